@@ -1,0 +1,221 @@
+import * as buffer from 'lib0/buffer'
+import * as encoding from 'lib0/encoding'
+import { getAllDocsKeys, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
+import * as Y from 'yjs'
+import type { DocumentInfo, DocumentStore } from './document-store.js'
+import { StoreError } from './document-store.js'
+import { mergeAll } from './merge.js'
+
+export interface LevelDbStoreOptions {
+  /** Compact a document once this many updates are stored for it. */
+  readonly compactAfter?: number
+}
+
+// The subset of abstract-level that the store uses; keys are y-leveldb's key arrays.
+type Key = ReadonlyArray<string | number>
+interface Level {
+  getMany(keys: Key[]): Promise<Array<Uint8Array | undefined>>
+  batch(operations: Array<{ type: 'put'; key: Key; value: Uint8Array } | { type: 'del'; key: Key }>): Promise<void>
+  clear(range: { gte: Key; lt: Key }): Promise<void>
+  close(): Promise<void>
+}
+
+interface Meta {
+  size: number
+  updatedAt: number
+}
+
+// y-leveldb's on-disk layout, which every y-leveldb database shares; writing the same keys
+// keeps a Tandem data directory readable by plain y-leveldb and the other way round.
+const updateKey = (name: string, clock: number): Key => ['v1', name, 'update', clock]
+const metaKey = (name: string): Key => ['v1', name, 'meta', 'tandem']
+const stateVectorKey = (name: string): Key => ['v1_sv', name]
+const firstKey = (name: string): Key => ['v1', name]
+const lastKey = (name: string): Key => ['v1', name, 'zzzzzzz']
+
+/**
+ * Documents in a LevelDB directory, on y-leveldb.
+ *
+ * y-leveldb runs every operation of every document through one promise chain and swallows
+ * errors inside it (logging them); each operation here runs inside that chain but reports
+ * its own failure, so a failed write rejects instead of looking stored. An append is one
+ * atomic LevelDB batch (update, metadata, and the state-vector key y-leveldb lists documents
+ * by). y-leveldb compacts only when a document is loaded with over 500 updates; this store
+ * also compacts, in one batch, when a document's stored update count passes `compactAfter`.
+ */
+export class LevelDbStore implements DocumentStore {
+  readonly #persistence: LeveldbPersistence
+  readonly #compactAfter: number
+  // Stored update count and last clock of the documents this process has touched.
+  readonly #clocks = new Map<string, { count: number; last: number }>()
+  #closed = false
+
+  constructor(directory: string, options: LevelDbStoreOptions = {}) {
+    this.#persistence = new LeveldbPersistence(directory)
+    this.#compactAfter = options.compactAfter ?? 200
+  }
+
+  load(name: string): Promise<Uint8Array | null> {
+    return this.#run('load', name, async (db) => {
+      const entries = await getLevelUpdatesEntries(db, name)
+      if (entries.length === 0) return null
+      const last = entries[entries.length - 1]!.key[3] as number
+      this.#clocks.set(name, { count: entries.length, last })
+      const update = mergeAll(entries.map((entry) => entry.value))
+      if (entries.length > this.#compactAfter) await this.#compact(db, name, entries)
+      return update
+    })
+  }
+
+  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
+    if (updates.length === 0) return
+    const update = mergeAll(updates)
+    const count = await this.#run('append', name, async (db) => {
+      const clock = await this.#clock(db, name)
+      const [metaValue] = await db.getMany([metaKey(name)])
+      const meta = metaValue === undefined ? null : decodeMeta(metaValue)
+      const next = clock.last + 1
+      const operations: Parameters<Level['batch']>[0] = [
+        { type: 'put', key: updateKey(name, next), value: update },
+        {
+          type: 'put',
+          key: metaKey(name),
+          value: encodeMeta({ size: (meta?.size ?? 0) + update.byteLength, updatedAt: Date.now() }),
+        },
+      ]
+      if (clock.last === -1) {
+        operations.push({
+          type: 'put',
+          key: stateVectorKey(name),
+          value: encodeStateVectorRecord(Y.encodeStateVectorFromUpdate(update), 0),
+        })
+      }
+      await db.batch(operations)
+      clock.last = next
+      clock.count += 1
+      return clock.count
+    })
+    if (count > this.#compactAfter) await this.compact(name)
+  }
+
+  compact(name: string): Promise<void> {
+    return this.#run('compact', name, async (db) => {
+      await this.#compact(db, name, await getLevelUpdatesEntries(db, name))
+    })
+  }
+
+  info(name: string): Promise<DocumentInfo | null> {
+    return this.#run('info', name, (db) => this.#info(db, name))
+  }
+
+  list(): Promise<DocumentInfo[]> {
+    return this.#run('list', '*', async (db) => {
+      const names = (await getAllDocsKeys(db)).map((key) => key[1] as unknown as string)
+      const infos: DocumentInfo[] = []
+      for (const name of names.sort()) {
+        const info = await this.#info(db, name)
+        if (info !== null) infos.push(info)
+      }
+      return infos
+    })
+  }
+
+  delete(name: string): Promise<void> {
+    return this.#run('delete', name, async (db) => {
+      await db.clear({ gte: firstKey(name), lt: lastKey(name) })
+      await db.batch([{ type: 'del', key: stateVectorKey(name) }])
+      this.#clocks.delete(name)
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    await this.#run('close', '*', (db) => db.close())
+    this.#closed = true
+  }
+
+  async #compact(
+    db: Level,
+    name: string,
+    entries: ReadonlyArray<{ key: Key; value: Uint8Array }>,
+  ): Promise<void> {
+    if (entries.length < 2) return
+    // Through a Y.Doc rather than Y.mergeUpdates: encoding a document garbage-collects
+    // the content of deleted items, which merged updates keep.
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, mergeAll(entries.map((entry) => entry.value)))
+    const state = Y.encodeStateAsUpdate(doc)
+    const stateVector = Y.encodeStateVector(doc)
+    doc.destroy()
+    const last = entries[entries.length - 1]!.key[3] as number
+    const next = last + 1
+    await db.batch([
+      ...entries.map((entry) => ({ type: 'del' as const, key: entry.key })),
+      { type: 'put', key: updateKey(name, next), value: state },
+      { type: 'put', key: stateVectorKey(name), value: encodeStateVectorRecord(stateVector, next) },
+      {
+        type: 'put',
+        key: metaKey(name),
+        value: encodeMeta({ size: state.byteLength, updatedAt: await this.#updatedAt(db, name) }),
+      },
+    ])
+    this.#clocks.set(name, { count: 1, last: next })
+  }
+
+  async #clock(db: Level, name: string): Promise<{ count: number; last: number }> {
+    let clock = this.#clocks.get(name)
+    if (clock === undefined) {
+      const keys = await getLevelUpdatesEntries(db, name, { values: false })
+      const last = keys.length === 0 ? -1 : (keys[keys.length - 1]!.key[3] as number)
+      clock = { count: keys.length, last }
+      this.#clocks.set(name, clock)
+    }
+    return clock
+  }
+
+  async #updatedAt(db: Level, name: string): Promise<number> {
+    const [value] = await db.getMany([metaKey(name)])
+    return value === undefined ? Date.now() : decodeMeta(value).updatedAt
+  }
+
+  async #info(db: Level, name: string): Promise<DocumentInfo | null> {
+    const [value] = await db.getMany([metaKey(name)])
+    if (value !== undefined) {
+      const meta = decodeMeta(value)
+      return { name, size: meta.size, updatedAt: new Date(meta.updatedAt) }
+    }
+    // Written by plain y-leveldb: no metadata, so measure it.
+    const entries = await getLevelUpdatesEntries(db, name)
+    if (entries.length === 0) return null
+    const size = entries.reduce((sum, entry) => sum + entry.value.byteLength, 0)
+    return { name, size, updatedAt: new Date(0) }
+  }
+
+  #run<T>(operation: string, name: string, body: (db: Level) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError(`${operation} ${name}: the store is closed`))
+    return new Promise<T>((resolve, reject) => {
+      void this.#persistence._transact(async (db: Level) => {
+        try {
+          resolve(await body(db))
+        } catch (cause) {
+          reject(new StoreError(`${operation} ${name}: ${(cause as Error).message}`, { cause }))
+        }
+      })
+    })
+  }
+}
+
+function encodeMeta(meta: Meta): Uint8Array {
+  return buffer.encodeAny({ size: meta.size, updatedAt: meta.updatedAt })
+}
+
+function decodeMeta(value: Uint8Array): Meta {
+  return buffer.decodeAny(value) as Meta
+}
+
+function encodeStateVectorRecord(stateVector: Uint8Array, clock: number): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, clock)
+  encoding.writeVarUint8Array(encoder, stateVector)
+  return encoding.toUint8Array(encoder)
+}

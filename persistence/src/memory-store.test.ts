@@ -1,0 +1,7 @@
+import { MemoryStore } from './memory-store.js'
+import { describeDocumentStore } from './store-contract.js'
+
+describeDocumentStore('MemoryStore', async () => {
+  const store = new MemoryStore()
+  return { store, dispose: () => store.close() }
+})

@@ -1,0 +1,73 @@
+import type { DocumentInfo, DocumentStore } from './document-store.js'
+import { StoreError } from './document-store.js'
+import { mergeAll } from './merge.js'
+
+interface StoredDocument {
+  updates: Uint8Array[]
+  size: number
+  updatedAt: Date
+}
+
+/** Keeps documents in process memory. For tests and throwaway servers. */
+export class MemoryStore implements DocumentStore {
+  readonly #documents = new Map<string, StoredDocument>()
+  #closed = false
+
+  async load(name: string): Promise<Uint8Array | null> {
+    this.#assertOpen()
+    const document = this.#documents.get(name)
+    if (document === undefined) return null
+    return mergeAll(document.updates)
+  }
+
+  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
+    this.#assertOpen()
+    if (updates.length === 0) return
+    const update = mergeAll(updates)
+    const document = this.#documents.get(name)
+    if (document === undefined) {
+      this.#documents.set(name, { updates: [update], size: update.byteLength, updatedAt: new Date() })
+      return
+    }
+    document.updates.push(update)
+    document.size += update.byteLength
+    document.updatedAt = new Date()
+  }
+
+  async compact(name: string): Promise<void> {
+    this.#assertOpen()
+    const document = this.#documents.get(name)
+    if (document === undefined || document.updates.length < 2) return
+    const merged = mergeAll(document.updates)
+    document.updates = [merged]
+    document.size = merged.byteLength
+  }
+
+  async info(name: string): Promise<DocumentInfo | null> {
+    this.#assertOpen()
+    const document = this.#documents.get(name)
+    return document === undefined ? null : toInfo(name, document)
+  }
+
+  async list(): Promise<DocumentInfo[]> {
+    this.#assertOpen()
+    return [...this.#documents.keys()].sort().map((name) => toInfo(name, this.#documents.get(name)!))
+  }
+
+  async delete(name: string): Promise<void> {
+    this.#assertOpen()
+    this.#documents.delete(name)
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError('the store is closed')
+  }
+}
+
+function toInfo(name: string, document: StoredDocument): DocumentInfo {
+  return { name, size: document.size, updatedAt: document.updatedAt }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod'
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must be between 0 and 65535')
+  .max(65535, 'must be between 0 and 65535')
+const positiveInteger = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .positive('must be positive')
+const milliseconds = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must not be negative')
+
+/** Variables that belong to features this build does not have yet: refuse, never ignore. */
+const notYetSupported = z
+  .undefined({ error: 'is not supported by this version of Tandem yet; unset it' })
+  .optional()
+
+const schema = z.object({
+  PORT: port.default(1234),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MAX_MESSAGE_BYTES: positiveInteger.default(16 * 1024 * 1024),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  UNLOAD_DELAY_MS: milliseconds.default(30_000),
+  PING_INTERVAL_MS: positiveInteger.default(30_000),
+  DATABASE_URL: notYetSupported,
+  REDIS_URL: notYetSupported,
+  AUTH_SECRET: notYetSupported,
+  ALLOWED_ORIGINS: notYetSupported,
+})
+
+export type Config = z.infer<typeof schema>
+
+/** A configuration variable has a bad value; the message is one line naming it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads the configuration from environment variables; empty values count as unset. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const values: Record<string, string> = {}
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key]
+    if (value !== undefined && value.trim() !== '') values[key] = value.trim()
+  }
+  const result = schema.safeParse(values)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]!
+  const name = String(issue.path[0])
+  throw new ConfigError(`${name} ${issue.message} (got ${JSON.stringify(values[name])})`)
+}

@@ -1,0 +1,51 @@
+import { LevelDbStore } from '@tandem/persistence/leveldb-store'
+import { ConfigError, loadConfig } from './config.js'
+import { createLogger } from './logger.js'
+import { startTandem } from './tandem.js'
+
+const SHUTDOWN_TIMEOUT_MS = 10_000
+
+function readConfig() {
+  try {
+    return loadConfig(process.env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`tandem: invalid configuration: ${error.message}\n`)
+    process.exit(1)
+  }
+}
+
+const config = readConfig()
+const logger = createLogger(config.LOG_LEVEL)
+const store = new LevelDbStore(config.DATA_DIR)
+const tandem = await startTandem({
+  store,
+  logger,
+  host: config.HOST,
+  port: config.PORT,
+  maxMessageBytes: config.MAX_MESSAGE_BYTES,
+  unloadDelayMs: config.UNLOAD_DELAY_MS,
+  pingIntervalMs: config.PING_INTERVAL_MS,
+})
+logger.info({ url: tandem.url, dataDir: config.DATA_DIR }, `Tandem is listening on ${tandem.url}`)
+
+function shutdown(signal: NodeJS.Signals): void {
+  logger.info({ signal }, 'shutting down')
+  setTimeout(() => {
+    logger.error('shutdown took too long; exiting')
+    process.exit(1)
+  }, SHUTDOWN_TIMEOUT_MS).unref()
+  tandem.stop().then(
+    () => {
+      logger.info('stopped')
+      process.exit(0)
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed')
+      process.exit(1)
+    },
+  )
+}
+
+process.once('SIGTERM', shutdown)
+process.once('SIGINT', shutdown)

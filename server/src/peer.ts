@@ -1,0 +1,12 @@
+import type { Encoder } from './protocol/messages.js'
+
+/**
+ * A connection as a room sees it: where to send frames and how to encode them.
+ * The room never knows which protocol or transport is behind it.
+ */
+export interface Peer {
+  readonly encoder: Encoder
+  /** Sends one encoded frame. A peer that cannot keep up closes itself. */
+  send(frame: Uint8Array): void
+  close(code: number, reason: string): void
+}

@@ -1,0 +1,254 @@
+import type { DocumentStore } from '@tandem/persistence/document-store'
+import { mergeAll } from '@tandem/persistence/merge'
+import type { Logger } from 'pino'
+import * as Y from 'yjs'
+import { CloseCode, reasonFor } from './close-codes.js'
+import type { Peer } from './peer.js'
+import { Presence } from './presence.js'
+import type { AwarenessEntry, ClientMessage, ServerMessage } from './protocol/messages.js'
+import { writeAwarenessUpdate } from './protocol/yjs-payloads.js'
+
+export interface RoomOptions {
+  readonly store: DocumentStore
+  readonly logger: Logger
+  /** Called when the last peer has left. */
+  readonly onEmpty: (room: Room) => void
+  /** Called once when a store write failed; the room has closed its peers already. */
+  readonly onFailed: (room: Room, error: unknown) => void
+}
+
+/** Updates received in one event-loop turn, written to the store as one append. */
+interface Batch {
+  readonly updates: Uint8Array[]
+  readonly senders: Array<Peer | null>
+  /** Run once the batch is durable, or with the error when it could not be stored. */
+  readonly waiters: Array<(error?: unknown) => void>
+}
+
+/**
+ * One loaded document and everyone connected to it.
+ *
+ * Write before relay: an update is applied to the document at once, but relayed to the
+ * other peers only after the store has it. Updates of one turn are merged into one store
+ * write and one relayed message. Sync replies wait for the same write, so no peer ever
+ * sees content the store might not have.
+ */
+export class Room {
+  readonly doc: Y.Doc
+  readonly #store: DocumentStore
+  readonly #logger: Logger
+  readonly #options: RoomOptions
+  readonly #peers = new Map<Peer, Set<number>>()
+  readonly #presence = new Presence()
+  #pending: Batch | null = null
+  #writing: Batch | null = null
+  #scheduled = false
+  #failure: unknown = undefined
+
+  constructor(
+    readonly name: string,
+    state: Uint8Array | null,
+    options: RoomOptions,
+  ) {
+    this.doc = new Y.Doc({ gc: true })
+    if (state !== null) Y.applyUpdate(this.doc, state, 'load')
+    this.#store = options.store
+    this.#logger = options.logger
+    this.#options = options
+  }
+
+  get peerCount(): number {
+    return this.#peers.size
+  }
+
+  /** Adds a peer and opens the sync handshake with it. */
+  join(peer: Peer): void {
+    if (this.#failure !== undefined) {
+      peer.close(CloseCode.internalError, reasonFor(CloseCode.internalError))
+      return
+    }
+    this.#peers.set(peer, new Set())
+    this.#send(peer, { type: 'sync-step-1', stateVector: Y.encodeStateVector(this.doc) })
+    const present = this.#presence.current()
+    if (present.length > 0) {
+      this.#send(peer, { type: 'awareness', update: writeAwarenessUpdate(present) })
+    }
+  }
+
+  /** Removes a peer and its presence. */
+  leave(peer: Peer): void {
+    const clientIds = this.#peers.get(peer)
+    if (clientIds === undefined) return
+    this.#peers.delete(peer)
+    const removed = this.#presence.remove(clientIds)
+    if (removed.length > 0) {
+      this.#broadcast({ type: 'awareness', update: writeAwarenessUpdate(removed) }, peer)
+    }
+    if (this.#peers.size === 0) this.#options.onEmpty(this)
+  }
+
+  /** Handles one decoded message from a peer that has joined. */
+  receive(peer: Peer, message: ClientMessage): void {
+    if (this.#failure !== undefined || !this.#peers.has(peer)) return
+    switch (message.type) {
+      case 'sync-step-1': {
+        const update = Y.encodeStateAsUpdate(this.doc, message.stateVector)
+        this.#afterDurable((error) => {
+          if (error === undefined) this.#send(peer, { type: 'sync-step-2', update })
+        })
+        break
+      }
+      case 'update':
+        this.#apply(peer, message.update)
+        break
+      case 'awareness':
+        this.#receiveAwareness(peer, message.update, message.entries)
+        break
+      case 'query-awareness':
+        this.#send(peer, {
+          type: 'awareness',
+          update: writeAwarenessUpdate(this.#presence.current()),
+        })
+        break
+    }
+  }
+
+  /** Resolves once every update applied so far is in the store. */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#afterDurable((error) => (error === undefined ? resolve() : reject(error)))
+    })
+  }
+
+  /** Closes every peer; the room takes no more messages from them. */
+  closePeers(code: CloseCode, reason = reasonFor(code)): void {
+    for (const peer of [...this.#peers.keys()]) {
+      this.#peers.delete(peer)
+      peer.close(code, reason)
+    }
+  }
+
+  destroy(): void {
+    this.doc.destroy()
+  }
+
+  #apply(sender: Peer | null, update: Uint8Array): void {
+    Y.applyUpdate(this.doc, update, sender)
+    if (this.#pending === null) this.#pending = { updates: [], senders: [], waiters: [] }
+    this.#pending.updates.push(update)
+    this.#pending.senders.push(sender)
+    this.#schedule()
+  }
+
+  #receiveAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
+    const applied = this.#presence.apply(entries)
+    if (applied.length === 0) return
+    const owned = this.#peers.get(peer)
+    for (const entry of applied) {
+      if (entry.state === null) owned?.delete(entry.clientId)
+      else owned?.add(entry.clientId)
+    }
+    this.#broadcast(
+      {
+        type: 'awareness',
+        update: applied.length === entries.length ? update : writeAwarenessUpdate(applied),
+      },
+      peer,
+    )
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#writing !== null) return
+    this.#scheduled = true
+    setImmediate(() => this.#write())
+  }
+
+  #write(): void {
+    this.#scheduled = false
+    const batch = this.#pending
+    if (batch === null || this.#failure !== undefined) return
+    this.#pending = null
+    this.#writing = batch
+    const merged = mergeAll(batch.updates)
+    this.#store.append(this.name, [merged]).then(
+      () => {
+        this.#writing = null
+        if (this.#failure !== undefined) return
+        this.#relay(batch, merged)
+        for (const waiter of batch.waiters) waiter()
+        if (this.#pending !== null) this.#schedule()
+      },
+      (error: unknown) => this.#fail(error),
+    )
+  }
+
+  /** Sends a durable batch to every peer, leaving out what each peer sent itself. */
+  #relay(batch: Batch, merged: Uint8Array): void {
+    const senders = new Set(batch.senders)
+    if (senders.size === 1) {
+      this.#broadcast({ type: 'update', update: merged }, batch.senders[0] ?? null)
+      return
+    }
+    const everything = this.#frameCache({ type: 'update', update: merged })
+    for (const peer of this.#peers.keys()) {
+      if (!senders.has(peer)) {
+        peer.send(everything(peer))
+        continue
+      }
+      const others = batch.updates.filter((_, index) => batch.senders[index] !== peer)
+      this.#send(peer, { type: 'update', update: mergeAll(others) })
+    }
+  }
+
+  #afterDurable(callback: (error?: unknown) => void): void {
+    if (this.#failure !== undefined) return callback(this.#failure)
+    const batch = this.#pending ?? this.#writing
+    if (batch === null) callback()
+    else batch.waiters.push(callback)
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return
+    this.#failure = error ?? new Error('store write failed')
+    this.#logger.error({ err: error, document: this.name }, 'store write failed; closing document')
+    this.closePeers(CloseCode.internalError)
+    for (const batch of [this.#writing, this.#pending]) {
+      for (const waiter of batch?.waiters ?? []) waiter(this.#failure)
+    }
+    this.#writing = null
+    this.#pending = null
+    this.#options.onFailed(this, error)
+  }
+
+  #send(peer: Peer, message: ServerMessage): void {
+    peer.send(peer.encoder.encode(message))
+  }
+
+  /** Encodes `message` once per encoder and sends it to every peer but `except`. */
+  #broadcast(message: ServerMessage, except: Peer | null): void {
+    const frameFor = this.#frameCache(message)
+    for (const peer of this.#peers.keys()) {
+      if (peer !== except) peer.send(frameFor(peer))
+    }
+  }
+
+  #frameCache(message: ServerMessage): (peer: Peer) => Uint8Array {
+    let encoder: Peer['encoder'] | null = null
+    let frame: Uint8Array | null = null
+    let others: Map<Peer['encoder'], Uint8Array> | null = null
+    return (peer) => {
+      if (encoder === null) {
+        encoder = peer.encoder
+        frame = encoder.encode(message)
+      }
+      if (peer.encoder === encoder) return frame as Uint8Array
+      others ??= new Map()
+      let other = others.get(peer.encoder)
+      if (other === undefined) {
+        other = peer.encoder.encode(message)
+        others.set(peer.encoder, other)
+      }
+      return other
+    }
+  }
+}
