@@ -1,0 +1,64 @@
+import type { DocumentInfo, DocumentStore } from '@tandem/persistence/document-store'
+import { StoreError } from '@tandem/persistence/document-store'
+import { MemoryStore } from '@tandem/persistence/memory-store'
+
+/**
+ * A store whose loads and appends a test can hold back or make fail, around a real one.
+ * Held operations wait until `release()`.
+ */
+export class ControlledStore implements DocumentStore {
+  holdLoads = false
+  holdAppends = false
+  failLoads = false
+  failAppends = false
+  readonly appended: Uint8Array[][] = []
+  #held: Array<() => void> = []
+
+  constructor(readonly inner: DocumentStore = new MemoryStore()) {}
+
+  /** Lets every held operation go on. */
+  release(): void {
+    this.holdLoads = false
+    this.holdAppends = false
+    const held = this.#held
+    this.#held = []
+    for (const resume of held) resume()
+  }
+
+  get heldCount(): number {
+    return this.#held.length
+  }
+
+  async load(name: string): Promise<Uint8Array | null> {
+    if (this.holdLoads) await new Promise<void>((resolve) => this.#held.push(resolve))
+    if (this.failLoads) throw new StoreError(`load ${name}: failing on purpose`)
+    return this.inner.load(name)
+  }
+
+  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
+    if (this.holdAppends) await new Promise<void>((resolve) => this.#held.push(resolve))
+    if (this.failAppends) throw new StoreError(`append ${name}: failing on purpose`)
+    await this.inner.append(name, updates)
+    this.appended.push([...updates])
+  }
+
+  compact(name: string): Promise<void> {
+    return this.inner.compact(name)
+  }
+
+  info(name: string): Promise<DocumentInfo | null> {
+    return this.inner.info(name)
+  }
+
+  list(): Promise<DocumentInfo[]> {
+    return this.inner.list()
+  }
+
+  delete(name: string): Promise<void> {
+    return this.inner.delete(name)
+  }
+
+  close(): Promise<void> {
+    return this.inner.close()
+  }
+}
