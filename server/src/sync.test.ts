@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test'
 import * as prng from 'lib0/prng'
 import type { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
-import { connectProvider, converged, synced, when } from './test-support/clients.js'
+import { connectProvider, converged, disconnect, synced, when } from './test-support/clients.js'
 import { startTestServer, temporaryDirectory } from './test-support/server.js'
 
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000)
@@ -43,7 +43,7 @@ describe('sync over the y-websocket protocol', () => {
     return provider
   }
   after(() => {
-    for (const provider of providers) provider.destroy()
+    disconnect(...providers)
   })
 
   it(`[SY1] three clients editing at once converge (seed ${SEED})`, async () => {
@@ -63,7 +63,7 @@ describe('sync over the y-websocket protocol', () => {
     const late = connect(server.wsUrl, 'converge')
     await synced(late)
     assert.equal(content(late.doc), expected, `[SY2] a late joiner gets everything (seed ${SEED})`)
-    for (const client of [...clients, late]) client.destroy()
+    disconnect(...clients, late)
     await server.stop()
   })
 
@@ -81,11 +81,11 @@ describe('sync over the y-websocket protocol', () => {
     await synced(carol)
     await when(carol.awareness, 'change', () => carol.awareness.getStates().has(adaId), 'a joiner did not get current presence')
 
-    ada.destroy()
+    disconnect(ada)
     await when(bob.awareness, 'change', () => !bob.awareness.getStates().has(adaId), 'Ada never left')
     await when(carol.awareness, 'change', () => !carol.awareness.getStates().has(adaId), 'Ada never left for Carol')
-    bob.destroy()
-    carol.destroy()
+    disconnect(bob)
+    disconnect(carol)
     await server.stop()
   })
 
@@ -100,7 +100,7 @@ describe('sync over the y-websocket protocol', () => {
     other.doc.getXmlFragment('default').insert(0, [new Y.XmlElement('paragraph')])
     const observer = connect(first.wsUrl, 'kept')
     await when(observer.doc, 'update', () => observer.doc.getText('text').length > 0, 'edit not relayed')
-    for (const client of [writer, other, observer]) client.destroy()
+    disconnect(writer, other, observer)
     await first.stop()
 
     const second = await startTestServer({ dataDir: dataDir.path })
@@ -109,8 +109,8 @@ describe('sync over the y-websocket protocol', () => {
     await Promise.all([synced(reader), synced(otherReader)])
     assert.equal(reader.doc.getText('text').toString(), 'written before the restart')
     assert.equal(otherReader.doc.getXmlFragment('default').length, 1)
-    reader.destroy()
-    otherReader.destroy()
+    disconnect(reader)
+    disconnect(otherReader)
     await second.stop()
     await dataDir.dispose()
   })

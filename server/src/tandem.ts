@@ -16,6 +16,8 @@ export interface TandemOptions {
   readonly maxMessageBytes: number
   readonly unloadDelayMs: number
   readonly pingIntervalMs: number
+  /** A client whose unsent bytes pass this is closed with 1013. */
+  readonly maxBufferedBytes?: number
 }
 
 /** A running server. */
@@ -38,7 +40,8 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     maxMessageBytes: options.maxMessageBytes,
     pingIntervalMs: options.pingIntervalMs,
     // Room for a full document reply on top of a backlog of ordinary messages.
-    maxBufferedBytes: Math.max(32 * 1024 * 1024, 2 * options.maxMessageBytes),
+    maxBufferedBytes:
+      options.maxBufferedBytes ?? Math.max(32 * 1024 * 1024, 2 * options.maxMessageBytes),
     maxQueuedMessages: 1024,
   })
   const app = createApp({ store, logger })

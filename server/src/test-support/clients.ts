@@ -98,3 +98,24 @@ export function closed(socket: WebSocket, timeoutMs = 5000): Promise<{ code: num
     'socket was not closed',
   )
 }
+
+/**
+ * Resolves when `condition` holds, checking every few milliseconds. Only for state that
+ * announces no event (the registry's rooms); everything else waits for its event.
+ */
+export async function eventually(condition: () => boolean, message: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Closes providers for good: their sockets, timers and awareness. */
+export function disconnect(...providers: WebsocketProvider[]): void {
+  for (const provider of providers) {
+    provider.destroy()
+    // The awareness keeps an interval running until it is destroyed itself.
+    provider.awareness.destroy()
+  }
+}

@@ -9,6 +9,7 @@ import { MemoryStore } from '@tandem/persistence/memory-store'
 export class ControlledStore implements DocumentStore {
   holdLoads = false
   holdAppends = false
+  holdCompacts = false
   failLoads = false
   failAppends = false
   readonly appended: Uint8Array[][] = []
@@ -20,6 +21,7 @@ export class ControlledStore implements DocumentStore {
   release(): void {
     this.holdLoads = false
     this.holdAppends = false
+    this.holdCompacts = false
     const held = this.#held
     this.#held = []
     for (const resume of held) resume()
@@ -42,7 +44,8 @@ export class ControlledStore implements DocumentStore {
     this.appended.push([...updates])
   }
 
-  compact(name: string): Promise<void> {
+  async compact(name: string): Promise<void> {
+    if (this.holdCompacts) await new Promise<void>((resolve) => this.#held.push(resolve))
     return this.inner.compact(name)
   }
 
