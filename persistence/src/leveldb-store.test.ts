@@ -36,7 +36,10 @@ describe('LevelDbStore on disk', () => {
     const loaded = new Y.Doc()
     Y.applyUpdate(loaded, (await second.load('kept'))!)
     assert.equal(loaded.getText('text').toString(), doc.getText('text').toString())
-    assert.deepEqual((await second.list()).map((info) => info.name), ['kept'])
+    assert.deepEqual(
+      (await second.list()).map((info) => info.name),
+      ['kept'],
+    )
     await second.close()
     await rm(directory, { recursive: true, force: true })
   })
@@ -49,7 +52,9 @@ describe('LevelDbStore on disk', () => {
     await store.close()
     // Read back with plain y-leveldb: the layout is y-leveldb's own.
     const plain = new LeveldbPersistence(directory)
-    const entries = await plain._transact((db) => import('y-leveldb').then((m) => m.getLevelUpdates(db, 'busy')))
+    const entries = await plain._transact((db) =>
+      import('y-leveldb').then((m) => m.getLevelUpdates(db, 'busy')),
+    )
     assert.ok(entries.length <= 10, `expected compaction, found ${entries.length} stored updates`)
     const loaded = await plain.getYDoc('busy')
     assert.equal(loaded.getText('text').toString(), doc.getText('text').toString())

@@ -15,7 +15,9 @@ export interface LevelDbStoreOptions {
 type Key = ReadonlyArray<string | number>
 interface Level {
   getMany(keys: Key[]): Promise<Array<Uint8Array | undefined>>
-  batch(operations: Array<{ type: 'put'; key: Key; value: Uint8Array } | { type: 'del'; key: Key }>): Promise<void>
+  batch(
+    operations: Array<{ type: 'put'; key: Key; value: Uint8Array } | { type: 'del'; key: Key }>,
+  ): Promise<void>
   clear(range: { gte: Key; lt: Key }): Promise<void>
   close(): Promise<void>
 }
@@ -192,7 +194,8 @@ export class LevelDbStore implements DocumentStore {
   }
 
   #run<T>(operation: string, name: string, body: (db: Level) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreError(`${operation} ${name}: the store is closed`))
+    if (this.#closed)
+      return Promise.reject(new StoreError(`${operation} ${name}: the store is closed`))
     return new Promise<T>((resolve, reject) => {
       void this.#persistence._transact(async (db: Level) => {
         try {

@@ -26,7 +26,11 @@ export class MemoryStore implements DocumentStore {
     const update = mergeAll(updates)
     const document = this.#documents.get(name)
     if (document === undefined) {
-      this.#documents.set(name, { updates: [update], size: update.byteLength, updatedAt: new Date() })
+      this.#documents.set(name, {
+        updates: [update],
+        size: update.byteLength,
+        updatedAt: new Date(),
+      })
       return
     }
     document.updates.push(update)
@@ -51,7 +55,9 @@ export class MemoryStore implements DocumentStore {
 
   async list(): Promise<DocumentInfo[]> {
     this.#assertOpen()
-    return [...this.#documents.keys()].sort().map((name) => toInfo(name, this.#documents.get(name)!))
+    return [...this.#documents.keys()]
+      .sort()
+      .map((name) => toInfo(name, this.#documents.get(name)!))
   }
 
   async delete(name: string): Promise<void> {

@@ -14,7 +14,8 @@ export class Presence {
     for (const entry of entries) {
       const current = this.#entries.get(entry.clientId)
       const newer = current === undefined || current.clock < entry.clock
-      const removal = current?.clock === entry.clock && entry.state === null && current.state !== null
+      const removal =
+        current?.clock === entry.clock && entry.state === null && current.state !== null
       if (newer || removal) {
         this.#entries.set(entry.clientId, entry)
         applied.push(entry)

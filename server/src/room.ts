@@ -133,6 +133,8 @@ export class Room {
   }
 
   #apply(sender: Peer | null, update: Uint8Array): void {
+    // Clients answer sync step 1 with an empty update when they have nothing new.
+    if (isEmptyUpdate(update)) return
     Y.applyUpdate(this.doc, update, sender)
     if (this.#pending === null) this.#pending = { updates: [], senders: [], waiters: [] }
     this.#pending.updates.push(update)
@@ -201,9 +203,9 @@ export class Room {
   }
 
   #afterDurable(callback: (error?: unknown) => void): void {
-    if (this.#failure !== undefined) return callback(this.#failure)
     const batch = this.#pending ?? this.#writing
-    if (batch === null) callback()
+    if (this.#failure !== undefined) callback(this.#failure)
+    else if (batch === null) callback()
     else batch.waiters.push(callback)
   }
 
@@ -251,4 +253,9 @@ export class Room {
       return other
     }
   }
+}
+
+/** The update with no structs and no deletions, as Yjs encodes it (v1). */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.byteLength === 2 && update[0] === 0 && update[1] === 0
 }

@@ -26,7 +26,11 @@ function randomEdit(gen: prng.PRNG, doc: Y.Doc): void {
     } else {
       const paragraph = fragment.get(prng.uint32(gen, 0, fragment.length - 1)) as Y.XmlElement
       const inner = paragraph.get(0) as Y.XmlText
-      inner.insert(prng.uint32(gen, 0, inner.length), prng.word(gen, 1, 4), prng.bool(gen) ? { bold: true } : {})
+      inner.insert(
+        prng.uint32(gen, 0, inner.length),
+        prng.word(gen, 1, 4),
+        prng.bool(gen) ? { bold: true } : {},
+      )
     }
   })
 }
@@ -74,16 +78,36 @@ describe('sync over the y-websocket protocol', () => {
     await Promise.all([synced(ada), synced(bob)])
     ada.awareness.setLocalStateField('user', { name: 'Ada' })
     const adaId = ada.awareness.clientID
-    await when(bob.awareness, 'change', () => bob.awareness.getStates().has(adaId), 'Ada never appeared')
+    await when(
+      bob.awareness,
+      'change',
+      () => bob.awareness.getStates().has(adaId),
+      'Ada never appeared',
+    )
     assert.deepEqual(bob.awareness.getStates().get(adaId), { user: { name: 'Ada' } })
 
     const carol = connect(server.wsUrl, 'presence')
     await synced(carol)
-    await when(carol.awareness, 'change', () => carol.awareness.getStates().has(adaId), 'a joiner did not get current presence')
+    await when(
+      carol.awareness,
+      'change',
+      () => carol.awareness.getStates().has(adaId),
+      'a joiner did not get current presence',
+    )
 
     disconnect(ada)
-    await when(bob.awareness, 'change', () => !bob.awareness.getStates().has(adaId), 'Ada never left')
-    await when(carol.awareness, 'change', () => !carol.awareness.getStates().has(adaId), 'Ada never left for Carol')
+    await when(
+      bob.awareness,
+      'change',
+      () => !bob.awareness.getStates().has(adaId),
+      'Ada never left',
+    )
+    await when(
+      carol.awareness,
+      'change',
+      () => !carol.awareness.getStates().has(adaId),
+      'Ada never left for Carol',
+    )
     disconnect(bob)
     disconnect(carol)
     await server.stop()
@@ -99,7 +123,12 @@ describe('sync over the y-websocket protocol', () => {
     await synced(other)
     other.doc.getXmlFragment('default').insert(0, [new Y.XmlElement('paragraph')])
     const observer = connect(first.wsUrl, 'kept')
-    await when(observer.doc, 'update', () => observer.doc.getText('text').length > 0, 'edit not relayed')
+    await when(
+      observer.doc,
+      'update',
+      () => observer.doc.getText('text').length > 0,
+      'edit not relayed',
+    )
     disconnect(writer, other, observer)
     await first.stop()
 

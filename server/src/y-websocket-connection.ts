@@ -17,6 +17,8 @@ export interface ConnectionLimits {
   readonly maxQueuedMessages: number
 }
 
+const SLOW_CLIENT_GRACE_MS = 1000
+
 type State =
   | { readonly kind: 'loading'; readonly queue: ClientMessage[] }
   | { readonly kind: 'open'; readonly room: Room }
@@ -55,6 +57,9 @@ export class YWebsocketConnection implements Peer {
     if (socket.readyState !== socket.OPEN) return
     if (socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CloseCode.tryAgainLater, reasonFor(CloseCode.tryAgainLater))
+      // A client that does not read will not read the close frame either: free its
+      // buffers now instead of after the close handshake times out.
+      setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
       return
     }
     socket.send(frame)

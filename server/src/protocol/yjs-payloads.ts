@@ -13,7 +13,10 @@ export function checkUpdate(update: Uint8Array): Uint8Array {
   try {
     Y.decodeUpdate(update)
   } catch (error) {
-    throw new ProtocolError(`invalid Yjs update: ${(error as Error).message}`, CloseCode.protocolError)
+    throw new ProtocolError(
+      `invalid Yjs update: ${(error as Error).message}`,
+      CloseCode.protocolError,
+    )
   }
   return update
 }

@@ -35,7 +35,9 @@ export function synced(provider: WebsocketProvider, timeoutMs = 5000): Promise<v
  * Rejects with `message` after `timeoutMs`.
  */
 export function when(
-  emitter: Pick<EventEmitter, 'on' | 'off'> | { on(event: string, f: () => void): void; off(event: string, f: () => void): void },
+  emitter:
+    | Pick<EventEmitter, 'on' | 'off'>
+    | { on(event: string, f: () => void): void; off(event: string, f: () => void): void },
   event: string,
   condition: () => boolean,
   message: string,
@@ -89,7 +91,10 @@ export async function openRawSocket(url: string): Promise<WebSocket> {
 }
 
 /** Resolves with the close code and reason the server sent. */
-export function closed(socket: WebSocket, timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+export function closed(
+  socket: WebSocket,
+  timeoutMs = 5000,
+): Promise<{ code: number; reason: string }> {
   return withTimeout(
     new Promise((resolve) => {
       socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))
@@ -103,7 +108,11 @@ export function closed(socket: WebSocket, timeoutMs = 5000): Promise<{ code: num
  * Resolves when `condition` holds, checking every few milliseconds. Only for state that
  * announces no event (the registry's rooms); everything else waits for its event.
  */
-export async function eventually(condition: () => boolean, message: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(
+  condition: () => boolean,
+  message: string,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`)

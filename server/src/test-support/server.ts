@@ -19,8 +19,11 @@ export type TestServerOptions = Partial<Omit<TandemOptions, 'store' | 'logger'>>
 }
 
 /** A real Tandem on port 0 of 127.0.0.1, with a real LevelDB unless a store is given. */
-export async function startTestServer(options: TestServerOptions = {}): Promise<Tandem & { wsUrl: string }> {
-  const store = options.store ?? new LevelDbStore(options.dataDir ?? (await temporaryDirectory()).path)
+export async function startTestServer(
+  options: TestServerOptions = {},
+): Promise<Tandem & { wsUrl: string }> {
+  const store =
+    options.store ?? new LevelDbStore(options.dataDir ?? (await temporaryDirectory()).path)
   const tandem = await startTandem({
     host: '127.0.0.1',
     port: 0,

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ConfigError, loadConfig } from './config.js'
+
+describe('configuration', () => {
+  it('[CF1] defaults match DESIGN.md', () => {
+    const config = loadConfig({})
+    assert.equal(config.PORT, 1234)
+    assert.equal(config.HOST, '127.0.0.1')
+    assert.equal(config.DATA_DIR, './data')
+    assert.equal(config.MAX_MESSAGE_BYTES, 16 * 1024 * 1024)
+    assert.equal(config.LOG_LEVEL, 'info')
+    assert.equal(config.UNLOAD_DELAY_MS, 30_000)
+  })
+
+  it('[CF2] reads values and treats empty ones as unset', () => {
+    const config = loadConfig({ PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'debug', DATA_DIR: '' })
+    assert.equal(config.PORT, 8080)
+    assert.equal(config.HOST, '0.0.0.0')
+    assert.equal(config.LOG_LEVEL, 'debug')
+    assert.equal(config.DATA_DIR, './data')
+  })
+
+  it('[CF3] a bad value is one line naming the variable', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ PORT: 'abc' }, /^PORT must be a number \(got "abc"\)$/],
+      [{ PORT: '70000' }, /^PORT must be between 0 and 65535/],
+      [{ MAX_MESSAGE_BYTES: '-1' }, /^MAX_MESSAGE_BYTES must be positive/],
+      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+      [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported/],
+    ]
+    for (const [env, message] of cases) {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError)
+          assert.match(error.message, message)
+          assert.ok(!error.message.includes('\n'))
+          return true
+        },
+      )
+    }
+  })
+})

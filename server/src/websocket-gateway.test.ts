@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict'
+import { connect as connectTcp, type Socket } from 'node:net'
+import { describe, it } from 'node:test'
+import { WebSocket } from 'ws'
+import * as Y from 'yjs'
+import { CloseCode } from './close-codes.js'
+import {
+  closed,
+  connectProvider,
+  disconnect,
+  eventually,
+  openRawSocket,
+  synced,
+  when,
+} from './test-support/clients.js'
+import { startTestServer } from './test-support/server.js'
+
+/** Frames that must close their socket with 1002, and why. */
+const malformed: Array<[string, number[]]> = [
+  ['an empty frame', []],
+  ['an unknown message type', [99]],
+  ['an unknown sync message type', [0, 7, 0]],
+  ['a length past the end', [0, 2, 50, 1, 2]],
+  ['an update that is not a Yjs update', [0, 2, 5, 1, 2, 3, 4, 5]],
+  ['a state vector that is not one', [0, 0, 3, 255, 255, 255]],
+  ['awareness that is not JSON', [1, 8, 1, 7, 1, 4, ...Buffer.from('{no}')]],
+]
+
+describe('what reaches the WebSocket endpoint', () => {
+  it('[GW1] malformed, oversized and text frames close only their own socket', async () => {
+    const server = await startTestServer({ maxMessageBytes: 64 * 1024 })
+    const ada = connectProvider(server.wsUrl, 'guarded')
+    const bob = connectProvider(server.wsUrl, 'guarded')
+    await Promise.all([synced(ada), synced(bob)])
+    ada.doc.getText('text').insert(0, 'untouched')
+    await when(bob.doc, 'update', () => bob.doc.getText('text').length > 0, 'not relayed')
+    const state = Y.encodeStateAsUpdate(server.registry.loaded('guarded')!.doc)
+
+    for (const [what, bytes] of malformed) {
+      const socket = await openRawSocket(`${server.wsUrl}/guarded`)
+      socket.send(new Uint8Array(bytes))
+      assert.equal((await closed(socket)).code, CloseCode.protocolError, what)
+    }
+    const texting = await openRawSocket(`${server.wsUrl}/guarded`)
+    texting.send('hello')
+    assert.equal((await closed(texting)).code, CloseCode.unsupportedData)
+    const oversized = await openRawSocket(`${server.wsUrl}/guarded`)
+    oversized.send(new Uint8Array(64 * 1024 + 1))
+    assert.equal((await closed(oversized)).code, CloseCode.messageTooBig)
+
+    const room = server.registry.loaded('guarded')
+    assert.ok(room, 'the room should still be loaded')
+    assert.deepEqual(Y.encodeStateAsUpdate(room.doc), state, 'bad input changed the document')
+    assert.ok(ada.wsconnected && bob.wsconnected, 'a good client was disconnected')
+    ada.doc.getText('text').insert(0, 'still ')
+    await when(
+      bob.doc,
+      'update',
+      () => bob.doc.getText('text').toString() === 'still untouched',
+      'relay broke',
+    )
+    disconnect(ada, bob)
+    await server.stop()
+  })
+
+  it('[GW2] bad document names are closed with 4400 before any work', async () => {
+    const server = await startTestServer()
+    const bad = [
+      '',
+      '.hidden',
+      'a%2Fb',
+      'a/b',
+      'with space',
+      'x'.repeat(201),
+      '%E0%A4%A',
+      'semi;colon',
+    ]
+    for (const name of bad) {
+      const socket = new WebSocket(`${server.wsUrl}/${name}`)
+      const frames: unknown[] = []
+      socket.on('message', (frame) => frames.push(frame))
+      assert.equal(
+        (await closed(socket)).code,
+        CloseCode.invalidDocumentName,
+        `name ${JSON.stringify(name)}`,
+      )
+      assert.deepEqual(frames, [], `name ${JSON.stringify(name)} got a frame`)
+    }
+    assert.equal(server.registry.size, 0)
+    const good = connectProvider(server.wsUrl, encodeURIComponent('Notes:2026~Überblick.v1_日本-x'))
+    await synced(good)
+    assert.equal(server.registry.size, 1)
+    disconnect(good)
+    const elsewhere = new WebSocket(`${server.url.replace('http', 'ws')}/elsewhere`)
+    elsewhere.on('error', () => {})
+    const status = await new Promise((resolve) => {
+      elsewhere.once('unexpected-response', (_, response) => resolve(response.statusCode))
+    })
+    assert.equal(status, 404)
+    await server.stop()
+  })
+
+  it('[GW3] a socket that stops answering pings is dropped; a live one is kept', async () => {
+    const server = await startTestServer({ pingIntervalMs: 40 })
+    const live = connectProvider(server.wsUrl, 'pings')
+    await synced(live)
+    const silent = new WebSocket(`${server.wsUrl}/pings`, { autoPong: false })
+    const { code } = await closed(silent, 2000)
+    assert.equal(code, 1006, 'the silent socket should be dropped without a close frame')
+    assert.ok(live.wsconnected)
+    disconnect(live)
+    await server.stop()
+  })
+
+  it('[GW4] a client that does not read is closed, not buffered without bound', async () => {
+    const server = await startTestServer({ maxBufferedBytes: 256 * 1024 })
+    const writer = connectProvider(server.wsUrl, 'flood')
+    await synced(writer)
+    const stalled = await stalledClient(server.port, '/collab/flood')
+    await eventually(
+      () => server.registry.loaded('flood')?.peerCount === 2,
+      'stalled client not joined',
+    )
+    const chunk = 'x'.repeat(64 * 1024)
+    for (let i = 0; i < 400 && server.registry.loaded('flood')?.peerCount === 2; i++) {
+      writer.doc.getText('text').insert(0, chunk)
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    await eventually(
+      () => server.registry.loaded('flood')?.peerCount === 1,
+      'the stalled client was kept',
+    )
+    assert.ok(writer.wsconnected)
+    stalled.destroy()
+    disconnect(writer)
+    await server.stop()
+  })
+})
+
+/** A WebSocket client that completes the handshake and then never reads again. */
+async function stalledClient(port: number, path: string): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1')
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  )
+  await new Promise<void>((resolve) => socket.once('data', () => resolve()))
+  socket.pause()
+  return socket
+}
