@@ -12,6 +12,9 @@ describe('close codes', () => {
         { reason: row[2]!.trim(), when: row[3]!.trim().replaceAll('`', '') },
       ]),
     )
-    assert.deepEqual(rows, new Map(Object.entries(closeReasons).map(([code, row]) => [Number(code), row])))
+    assert.deepEqual(
+      rows,
+      new Map(Object.entries(closeReasons).map(([code, row]) => [Number(code), row])),
+    )
   })
 })
