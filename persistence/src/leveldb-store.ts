@@ -16,9 +16,9 @@ type Key = ReadonlyArray<string | number>
 interface Level {
   getMany(keys: Key[]): Promise<Array<Uint8Array | undefined>>
   batch(
-    operations: Array<{ type: 'put'; key: Key; value: Uint8Array } | { type: 'del'; key: Key }>,
+    operations: Array<{ type: 'put', key: Key, value: Uint8Array } | { type: 'del', key: Key }>,
   ): Promise<void>
-  clear(range: { gte: Key; lt: Key }): Promise<void>
+  clear(range: { gte: Key, lt: Key }): Promise<void>
   close(): Promise<void>
 }
 
@@ -49,7 +49,7 @@ export class LevelDbStore implements DocumentStore {
   readonly #persistence: LeveldbPersistence
   readonly #compactAfter: number
   // Stored update count and last clock of the documents this process has touched.
-  readonly #clocks = new Map<string, { count: number; last: number }>()
+  readonly #clocks = new Map<string, { count: number, last: number }>()
   #closed = false
 
   constructor(directory: string, options: LevelDbStoreOptions = {}) {
@@ -139,7 +139,7 @@ export class LevelDbStore implements DocumentStore {
   async #compact(
     db: Level,
     name: string,
-    entries: ReadonlyArray<{ key: Key; value: Uint8Array }>,
+    entries: ReadonlyArray<{ key: Key, value: Uint8Array }>,
   ): Promise<void> {
     if (entries.length < 2) return
     // Through a Y.Doc rather than Y.mergeUpdates: encoding a document garbage-collects
@@ -164,7 +164,7 @@ export class LevelDbStore implements DocumentStore {
     this.#clocks.set(name, { count: 1, last: next })
   }
 
-  async #clock(db: Level, name: string): Promise<{ count: number; last: number }> {
+  async #clock(db: Level, name: string): Promise<{ count: number, last: number }> {
     let clock = this.#clocks.get(name)
     if (clock === undefined) {
       const keys = await getLevelUpdatesEntries(db, name, { values: false })

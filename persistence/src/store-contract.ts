@@ -112,7 +112,7 @@ export function describeDocumentStore(name: string, create: () => Promise<StoreF
 }
 
 /** A Y.Doc edited `count` times, with the update of every edit. */
-export function editedDocument(count: number, prefix = 'x'): { doc: Y.Doc; updates: Uint8Array[] } {
+export function editedDocument(count: number, prefix = 'x'): { doc: Y.Doc, updates: Uint8Array[] } {
   const doc = new Y.Doc()
   const updates: Uint8Array[] = []
   doc.on('update', (update: Uint8Array) => updates.push(update))

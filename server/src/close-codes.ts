@@ -21,7 +21,7 @@ export const CloseCode = {
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
 /** The reason text sent with each close code, and when it is sent. */
-export const closeReasons: Readonly<Record<CloseCode, { reason: string; when: string }>> = {
+export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: string }>> = {
   1000: { reason: 'normal closure', when: 'the server closed the connection on purpose' },
   1001: { reason: 'server shutting down', when: 'the server is stopping (SIGTERM); reconnect' },
   1002: {

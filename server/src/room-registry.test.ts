@@ -94,10 +94,8 @@ describe('loading and unloading documents', () => {
     await synced(provider)
     provider.doc.getText('text').insert(0, 'kept after unload')
     await eventually(() => store.appended.length > 0, 'never stored')
-    let room = server.registry.loaded('idle')
-    assert.ok(room)
-    const released = new WeakRef(room.doc)
-    room = undefined
+    assert.ok(server.registry.loaded('idle'))
+    const released = new WeakRef(server.registry.loaded('idle')!.doc)
     disconnect(provider)
     await eventually(() => server.registry.size === 0, 'the idle room was not unloaded')
     assert.equal(await storedText(store, 'idle'), 'kept after unload')

@@ -12,9 +12,9 @@ export interface RoomRegistryOptions {
 }
 
 type Entry =
-  | { readonly state: 'loading'; readonly room: Promise<Room> }
-  | { readonly state: 'ready'; readonly room: Room; timer: NodeJS.Timeout | null }
-  | { readonly state: 'unloading'; readonly done: Promise<void> }
+  | { readonly state: 'loading', readonly room: Promise<Room> }
+  | { readonly state: 'ready', readonly room: Room, timer: NodeJS.Timeout | null }
+  | { readonly state: 'unloading', readonly done: Promise<void> }
 
 /** A document could not be loaded; its joiners are closed with 1011. */
 export class RoomLoadError extends Error {

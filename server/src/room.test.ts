@@ -82,7 +82,7 @@ describe('Room', () => {
     assert.equal(textOf(readers[0]!.ofType('update').map((m) => m.update)), 'three two one ')
   })
 
-  it("[RM4] with several writers in one turn, each gets the others' updates and not its own", async () => {
+  it('[RM4] with several writers in one turn, each gets the others\' updates and not its own', async () => {
     const { room } = createRoom()
     const [ada, bob, carol] = [new MemoryPeer(), new MemoryPeer(), new MemoryPeer()]
     for (const peer of [ada, bob, carol]) room.join(peer)

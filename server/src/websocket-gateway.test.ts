@@ -143,7 +143,7 @@ async function stalledClient(port: number, path: string): Promise<Socket> {
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
   socket.write(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
   )
   await new Promise<void>((resolve) => socket.once('data', () => resolve()))
   socket.pause()

@@ -20,8 +20,8 @@ export interface ConnectionLimits {
 const SLOW_CLIENT_GRACE_MS = 1000
 
 type State =
-  | { readonly kind: 'loading'; readonly queue: ClientMessage[] }
-  | { readonly kind: 'open'; readonly room: Room }
+  | { readonly kind: 'loading', readonly queue: ClientMessage[] }
+  | { readonly kind: 'open', readonly room: Room }
   | { readonly kind: 'closed' }
 
 /**

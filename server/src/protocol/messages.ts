@@ -12,21 +12,21 @@ export interface AwarenessEntry {
 }
 
 export type ClientMessage =
-  | { readonly type: 'sync-step-1'; readonly stateVector: Uint8Array }
+  | { readonly type: 'sync-step-1', readonly stateVector: Uint8Array }
   /** Sync step 2 and incremental updates alike: content to apply. */
-  | { readonly type: 'update'; readonly update: Uint8Array }
+  | { readonly type: 'update', readonly update: Uint8Array }
   | {
-      readonly type: 'awareness'
-      readonly update: Uint8Array
-      readonly entries: readonly AwarenessEntry[]
-    }
+    readonly type: 'awareness'
+    readonly update: Uint8Array
+    readonly entries: readonly AwarenessEntry[]
+  }
   | { readonly type: 'query-awareness' }
 
 export type ServerMessage =
-  | { readonly type: 'sync-step-1'; readonly stateVector: Uint8Array }
-  | { readonly type: 'sync-step-2'; readonly update: Uint8Array }
-  | { readonly type: 'update'; readonly update: Uint8Array }
-  | { readonly type: 'awareness'; readonly update: Uint8Array }
+  | { readonly type: 'sync-step-1', readonly stateVector: Uint8Array }
+  | { readonly type: 'sync-step-2', readonly update: Uint8Array }
+  | { readonly type: 'update', readonly update: Uint8Array }
+  | { readonly type: 'awareness', readonly update: Uint8Array }
 
 /** Encodes room messages for one kind of connection. */
 export interface Encoder {

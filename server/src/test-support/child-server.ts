@@ -10,7 +10,7 @@ export interface ChildServer {
   readonly url: string
   readonly wsUrl: string
   /** Resolves with the exit code (or signal) once the process has ended. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   stderr(): string
 }
 
@@ -24,7 +24,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   child.stderr.on('data', (chunk) => {
     stderr += chunk
   })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
   const url = await withTimeout(
@@ -52,7 +52,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
 /** Runs `main.ts` expecting it to refuse to start; resolves with its exit code and stderr. */
 export async function runRefusedServer(
   env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
+): Promise<{ code: number | null, stderr: string }> {
   const child = spawn(process.execPath, ['--conditions=tandem-source', '--import', 'tsx', MAIN], {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,7 +37,7 @@ export function synced(provider: WebsocketProvider, timeoutMs = 5000): Promise<v
 export function when(
   emitter:
     | Pick<EventEmitter, 'on' | 'off'>
-    | { on(event: string, f: () => void): void; off(event: string, f: () => void): void },
+    | { on(event: string, f: () => void): void, off(event: string, f: () => void): void },
   event: string,
   condition: () => boolean,
   message: string,
@@ -94,7 +94,7 @@ export async function openRawSocket(url: string): Promise<WebSocket> {
 export function closed(
   socket: WebSocket,
   timeoutMs = 5000,
-): Promise<{ code: number; reason: string }> {
+): Promise<{ code: number, reason: string }> {
   return withTimeout(
     new Promise((resolve) => {
       socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))

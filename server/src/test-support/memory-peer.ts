@@ -10,7 +10,7 @@ import { yWebsocketEncoder } from '../protocol/y-websocket-codec.js'
 export class MemoryPeer implements Peer {
   readonly encoder = yWebsocketEncoder
   readonly frames: Uint8Array[] = []
-  closedWith: { code: number; reason: string } | null = null
+  closedWith: { code: number, reason: string } | null = null
 
   send(frame: Uint8Array): void {
     if (this.closedWith === null) this.frames.push(frame)

@@ -7,7 +7,7 @@ import { pino } from 'pino'
 import { startTandem, type Tandem, type TandemOptions } from '../tandem.js'
 
 /** A temporary data directory, removed by `dispose`. */
-export async function temporaryDirectory(): Promise<{ path: string; dispose(): Promise<void> }> {
+export async function temporaryDirectory(): Promise<{ path: string, dispose(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), 'tandem-test-'))
   return { path, dispose: () => rm(path, { recursive: true, force: true }) }
 }

@@ -1,0 +1,27 @@
+// One tool lints and formats the tree: ESLint with typescript-eslint and @stylistic.
+import js from '@eslint/js'
+import stylistic from '@stylistic/eslint-plugin'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['**/dist/', '**/node_modules/', 'data/', '**/test-results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  stylistic.configs.customize({
+    indent: 2,
+    quotes: 'single',
+    semi: false,
+    commaDangle: 'always-multiline',
+    braceStyle: '1tbs',
+    arrowParens: true,
+  }),
+  {
+    rules: {
+      '@stylistic/max-len': ['error', { code: 110, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true }],
+      '@stylistic/operator-linebreak': 'off',
+      '@stylistic/multiline-ternary': 'off',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+)
