@@ -1,15 +1,24 @@
 import type { DocumentStore } from '@tandem/persistence/document-store'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
+import type { Authenticator } from './auth/authenticator.js'
+import { ApiError } from './http/api-error.js'
+import { documentsRoutes } from './http/documents-routes.js'
 import { landingPage } from './landing-page.js'
+import type { Metrics } from './metrics.js'
+import type { RoomRegistry } from './room-registry.js'
 
 export interface AppOptions {
   readonly store: DocumentStore
+  readonly registry: RoomRegistry
+  readonly authenticator: Authenticator
+  readonly metrics: Metrics
   readonly logger: Logger
 }
 
 /** The HTTP routes. WebSocket upgrades are handled beside it, on the same server. */
-export function createApp({ store, logger }: AppOptions): Hono {
+export function createApp(options: AppOptions): Hono {
+  const { store, metrics, logger } = options
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
@@ -21,9 +30,17 @@ export function createApp({ store, logger }: AppOptions): Hono {
       return c.json({ status: 'unavailable', error: (error as Error).message }, 503)
     }
   })
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType)
+    return c.body(await metrics.registry.metrics())
+  })
   app.get('/', (c) => c.html(landingPage(new URL(c.req.url).host)))
+  app.route('/api/documents', documentsRoutes(options))
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      return c.json({ error: { code: error.code, message: error.message } }, error.status)
+    }
     logger.error({ err: error, path: c.req.path }, 'request failed')
     return c.json({ error: { code: 'internal', message: 'internal server error' } }, 500)
   })

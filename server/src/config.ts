@@ -19,6 +19,28 @@ const notYetSupported = z
   .undefined({ error: 'is not supported by this version of Tandem yet; unset it' })
   .optional()
 
+const origins = z
+  .string()
+  .transform((value, context) => {
+    const list = value.split(',').map((origin) => origin.trim()).filter(Boolean)
+    for (const origin of list) {
+      let parsed: URL | null = null
+      try {
+        parsed = new URL(origin)
+      } catch {
+        // reported below
+      }
+      if (parsed === null || parsed.origin !== origin) {
+        context.addIssue({ code: 'custom', message: `must be origins like https://example.com, not ${origin}` })
+        return z.NEVER
+      }
+    }
+    return new Set(list)
+  })
+  .optional()
+
+const flag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true')
+
 const schema = z.object({
   PORT: port.default(1234),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -31,10 +53,14 @@ const schema = z.object({
     .default('info'),
   UNLOAD_DELAY_MS: milliseconds.default(30_000),
   PING_INTERVAL_MS: positiveInteger.default(30_000),
+  AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ALLOWED_ORIGINS: origins,
+  ALLOW_ANONYMOUS: flag.default(false),
+  NODE_ENV: z.string().default('development'),
+  RATE_LIMIT_PER_SECOND: positiveInteger.default(200),
+  RATE_LIMIT_BURST: positiveInteger.default(2000),
   DATABASE_URL: notYetSupported,
   REDIS_URL: notYetSupported,
-  AUTH_SECRET: notYetSupported,
-  ALLOWED_ORIGINS: notYetSupported,
 })
 
 export type Config = z.infer<typeof schema>
@@ -55,8 +81,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (value !== undefined && value.trim() !== '') values[key] = value.trim()
   }
   const result = schema.safeParse(values)
-  if (result.success) return result.data
-  const issue = result.error.issues[0]!
-  const name = String(issue.path[0])
-  throw new ConfigError(`${name} ${issue.message} (got ${JSON.stringify(values[name])})`)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const name = String(issue.path[0])
+    const shown = name === 'AUTH_SECRET' ? '' : ` (got ${JSON.stringify(values[name])})`
+    throw new ConfigError(`${name} ${issue.message}${shown}`)
+  }
+  const config = result.data
+  if (config.NODE_ENV === 'production' && config.AUTH_SECRET === undefined && !config.ALLOW_ANONYMOUS) {
+    throw new ConfigError(
+      'AUTH_SECRET is required when NODE_ENV=production (set ALLOW_ANONYMOUS=true to run without tokens)',
+    )
+  }
+  return config
 }

@@ -1,4 +1,6 @@
 import { LevelDbStore } from '@tandem/persistence/leveldb-store'
+import { JwtAuthenticator } from './auth/jwt-authenticator.js'
+import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { startTandem } from './tandem.js'
@@ -18,9 +20,18 @@ function readConfig() {
 const config = readConfig()
 const logger = createLogger(config.LOG_LEVEL)
 const store = new LevelDbStore(config.DATA_DIR)
+if (config.AUTH_SECRET === undefined) {
+  logger.warn('AUTH_SECRET is not set: open mode, anyone who can reach this server may edit every document')
+}
 const tandem = await startTandem({
   store,
   logger,
+  authenticator:
+    config.AUTH_SECRET === undefined ? new OpenAuthenticator() : new JwtAuthenticator(config.AUTH_SECRET),
+  allowedOrigins: config.ALLOWED_ORIGINS,
+  messagesPerSecond: config.RATE_LIMIT_PER_SECOND,
+  messageBurst: config.RATE_LIMIT_BURST,
+  processMetrics: true,
   host: config.HOST,
   port: config.PORT,
   maxMessageBytes: config.MAX_MESSAGE_BYTES,

@@ -6,6 +6,8 @@ import type { Encoder } from './protocol/messages.js'
  */
 export interface Peer {
   readonly encoder: Encoder
+  /** False for read-only principals: their updates are dropped, never applied or relayed. */
+  readonly canWrite: boolean
   /** Sends one encoded frame. A peer that cannot keep up closes itself. */
   send(frame: Uint8Array): void
   close(code: number, reason: string): void

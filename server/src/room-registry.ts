@@ -1,14 +1,17 @@
 import type { DocumentStore } from '@tandem/persistence/document-store'
 import type { Logger } from 'pino'
 import { CloseCode } from './close-codes.js'
+import type { Metrics } from './metrics.js'
 import type { Peer } from './peer.js'
-import { Room } from './room.js'
+import { Room, type StatelessHandler } from './room.js'
 
 export interface RoomRegistryOptions {
   readonly store: DocumentStore
   readonly logger: Logger
   /** How long an empty room stays loaded, in milliseconds. */
   readonly unloadDelayMs: number
+  readonly metrics: Metrics
+  readonly onStateless?: StatelessHandler
 }
 
 type Entry =
@@ -46,7 +49,7 @@ export class RoomRegistry {
     this.#options = options
   }
 
-  /** Loaded rooms, for metrics and tests. */
+  /** Documents loaded, loading or unloading. */
   get size(): number {
     return this.#entries.size
   }
@@ -99,20 +102,24 @@ export class RoomRegistry {
   }
 
   #load(name: string): Entry {
-    const { store, logger } = this.#options
+    const { store, logger, metrics, onStateless } = this.#options
     const room = store.load(name).then(
       (state) => {
         const loaded = new Room(name, state, {
           store,
           logger,
+          metrics,
+          onStateless,
           onEmpty: (empty) => this.#scheduleUnload(empty),
           onFailed: (failed) => this.#forget(failed),
         })
         this.#entries.set(name, { state: 'ready', room: loaded, timer: null })
+        metrics.rooms.inc()
         return loaded
       },
       (cause: unknown) => {
         this.#entries.delete(name)
+        metrics.storeFailures.inc()
         logger.error({ err: cause, document: name }, 'document load failed')
         throw new RoomLoadError(name, { cause })
       },
@@ -144,6 +151,7 @@ export class RoomRegistry {
       } finally {
         room.destroy()
         this.#entries.delete(name)
+        this.#options.metrics.rooms.dec()
       }
     })()
     this.#entries.set(name, { state: 'unloading', done })
@@ -155,6 +163,7 @@ export class RoomRegistry {
     if (entry?.state === 'ready' && entry.room === room) {
       if (entry.timer !== null) clearTimeout(entry.timer)
       this.#entries.delete(room.name)
+      this.#options.metrics.rooms.dec()
       room.destroy()
     }
   }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { pino } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode } from './close-codes.js'
+import { Metrics } from './metrics.js'
 import { readAwarenessUpdate, writeAwarenessUpdate } from './protocol/yjs-payloads.js'
 import { Room } from './room.js'
 import { ControlledStore } from './test-support/controlled-store.js'
@@ -18,6 +19,7 @@ function createRoom(store = new ControlledStore(), state: Uint8Array | null = nu
   const room = new Room('room-test', state, {
     store,
     logger: pino({ level: 'silent' }),
+    metrics: new Metrics({ defaultMetrics: false }),
     onEmpty: () => events.empty++,
     onFailed: () => events.failed++,
   })

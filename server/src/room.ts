@@ -3,6 +3,7 @@ import { mergeAll } from '@tandem/persistence/merge'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode, reasonFor } from './close-codes.js'
+import type { Metrics } from './metrics.js'
 import type { Peer } from './peer.js'
 import { Presence } from './presence.js'
 import type { AwarenessEntry, ClientMessage, ServerMessage } from './protocol/messages.js'
@@ -15,7 +16,20 @@ export interface RoomOptions {
   readonly onEmpty: (room: Room) => void
   /** Called once when a store write failed; the room has closed its peers already. */
   readonly onFailed: (room: Room, error: unknown) => void
+  readonly metrics: Metrics
+  /** Receives stateless messages; without it they are relayed to the other peers. */
+  readonly onStateless?: StatelessHandler
 }
+
+/** A server hook for stateless (application) messages sent to a document. */
+export type StatelessHandler = (event: {
+  readonly room: Room
+  readonly from: Peer
+  readonly payload: string
+}) => void
+
+const STORED: ServerMessage = { type: 'sync-status', applied: true }
+const REFUSED: ServerMessage = { type: 'sync-status', applied: false }
 
 /** Updates received in one event-loop turn, written to the store as one append. */
 interface Batch {
@@ -99,7 +113,8 @@ export class Room {
         break
       }
       case 'update':
-        this.#apply(peer, message.update)
+        if (peer.canWrite) this.#apply(peer, message.update)
+        else this.#dropReadOnly(peer, message.update)
         break
       case 'awareness':
         this.#receiveAwareness(peer, message.update, message.entries)
@@ -110,7 +125,19 @@ export class Room {
           update: writeAwarenessUpdate(this.#presence.current()),
         })
         break
+      case 'stateless':
+        if (this.#options.onStateless) {
+          this.#options.onStateless({ room: this, from: peer, payload: message.payload })
+        } else {
+          this.#broadcast({ type: 'stateless', payload: message.payload }, peer)
+        }
+        break
     }
+  }
+
+  /** Sends a stateless message to every peer but `except`. */
+  sendStateless(payload: string, except: Peer | null = null): void {
+    this.#broadcast({ type: 'stateless', payload }, except)
   }
 
   /** Resolves once every update applied so far is in the store. */
@@ -133,13 +160,31 @@ export class Room {
   }
 
   #apply(sender: Peer | null, update: Uint8Array): void {
-    // Clients answer sync step 1 with an empty update when they have nothing new.
-    if (isEmptyUpdate(update)) return
+    // Clients answer sync step 1 with an empty update when they have nothing new:
+    // nothing to store or relay, but the sender still waits for its acknowledgement.
+    if (isEmptyUpdate(update)) {
+      if (sender !== null) {
+        this.#afterDurable((error) => {
+          if (error === undefined) this.#send(sender, STORED)
+        })
+      }
+      return
+    }
+    this.#options.metrics.updates.inc()
     Y.applyUpdate(this.doc, update, sender)
     if (this.#pending === null) this.#pending = { updates: [], senders: [], waiters: [] }
     this.#pending.updates.push(update)
     this.#pending.senders.push(sender)
     this.#schedule()
+  }
+
+  #dropReadOnly(peer: Peer, update: Uint8Array): void {
+    this.#options.metrics.readOnlyUpdatesDropped.inc()
+    this.#logger.debug({ document: this.name }, 'dropped an update from a read-only client')
+    // Acknowledge what the document already has, so a read-only client that changed
+    // nothing is not left waiting.
+    const known = Y.snapshotContainsUpdate(Y.snapshot(this.doc), update)
+    this.#send(peer, known ? STORED : REFUSED)
   }
 
   #receiveAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
@@ -177,6 +222,7 @@ export class Room {
         this.#writing = null
         if (this.#failure !== undefined) return
         this.#relay(batch, merged)
+        for (const sender of batch.senders) if (sender !== null) this.#send(sender, STORED)
         for (const waiter of batch.waiters) waiter()
         if (this.#pending !== null) this.#schedule()
       },
@@ -194,7 +240,8 @@ export class Room {
     const everything = this.#frameCache({ type: 'update', update: merged })
     for (const peer of this.#peers.keys()) {
       if (!senders.has(peer)) {
-        peer.send(everything(peer))
+        const frame = everything(peer)
+        if (frame !== null) peer.send(frame)
         continue
       }
       const others = batch.updates.filter((_, index) => batch.senders[index] !== peer)
@@ -212,6 +259,7 @@ export class Room {
   #fail(error: unknown): void {
     if (this.#failure !== undefined) return
     this.#failure = error ?? new Error('store write failed')
+    this.#options.metrics.storeFailures.inc()
     this.#logger.error({ err: error, document: this.name }, 'store write failed; closing document')
     this.closePeers(CloseCode.internalError)
     for (const batch of [this.#writing, this.#pending]) {
@@ -223,32 +271,37 @@ export class Room {
   }
 
   #send(peer: Peer, message: ServerMessage): void {
-    peer.send(peer.encoder.encode(message))
+    const frame = peer.encoder.encode(message)
+    if (frame !== null) peer.send(frame)
   }
 
   /** Encodes `message` once per encoder and sends it to every peer but `except`. */
   #broadcast(message: ServerMessage, except: Peer | null): void {
     const frameFor = this.#frameCache(message)
     for (const peer of this.#peers.keys()) {
-      if (peer !== except) peer.send(frameFor(peer))
+      if (peer === except) continue
+      const frame = frameFor(peer)
+      if (frame !== null) peer.send(frame)
     }
   }
 
-  #frameCache(message: ServerMessage): (peer: Peer) => Uint8Array {
-    let encoder: Peer['encoder'] | null = null
+  /** Frames of one message by encoder id: each protocol's bytes are made once. */
+  #frameCache(message: ServerMessage): (peer: Peer) => Uint8Array | null {
+    let id: string | null = null
     let frame: Uint8Array | null = null
-    let others: Map<Peer['encoder'], Uint8Array> | null = null
+    let others: Map<string, Uint8Array | null> | null = null
     return (peer) => {
-      if (encoder === null) {
-        encoder = peer.encoder
+      const encoder = peer.encoder
+      if (id === null) {
+        id = encoder.id
         frame = encoder.encode(message)
       }
-      if (peer.encoder === encoder) return frame as Uint8Array
+      if (encoder.id === id) return frame
       others ??= new Map()
-      let other = others.get(peer.encoder)
+      let other = others.get(encoder.id)
       if (other === undefined) {
-        other = peer.encoder.encode(message)
-        others.set(peer.encoder, other)
+        other = encoder.encode(message)
+        others.set(encoder.id, other)
       }
       return other
     }

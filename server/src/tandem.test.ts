@@ -3,6 +3,9 @@ import { describe, it } from 'node:test'
 import { MemoryStore } from '@tandem/persistence/memory-store'
 import { pino } from 'pino'
 import { createApp } from './app.js'
+import { OpenAuthenticator } from './auth/open-authenticator.js'
+import { Metrics } from './metrics.js'
+import { RoomRegistry } from './room-registry.js'
 import { CloseCode } from './close-codes.js'
 import { connectProvider, disconnect, eventually, synced, when } from './test-support/clients.js'
 import { ControlledStore } from './test-support/controlled-store.js'
@@ -38,7 +41,10 @@ describe('server lifecycle and HTTP', () => {
 
   it('[LC2] health, readiness and the landing page answer over HTTP', async () => {
     const store = new MemoryStore()
-    const app = createApp({ store, logger: pino({ level: 'silent' }) })
+    const logger = pino({ level: 'silent' })
+    const metrics = new Metrics({ defaultMetrics: false })
+    const registry = new RoomRegistry({ store, logger, metrics, unloadDelayMs: 0 })
+    const app = createApp({ store, registry, authenticator: new OpenAuthenticator(), metrics, logger })
     assert.deepEqual(await (await app.request('/healthz')).json(), { status: 'ok' })
     assert.equal((await app.request('/readyz')).status, 200)
     const page = await app.request('http://tandem.test/')

@@ -4,7 +4,11 @@ import { createAdaptorServer } from '@hono/node-server'
 import type { DocumentStore } from '@tandem/persistence/document-store'
 import type { Logger } from 'pino'
 import { createApp } from './app.js'
+import type { Authenticator } from './auth/authenticator.js'
+import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { CloseCode } from './close-codes.js'
+import { Metrics } from './metrics.js'
+import type { StatelessHandler } from './room.js'
 import { RoomRegistry } from './room-registry.js'
 import { WebSocketGateway } from './websocket-gateway.js'
 
@@ -18,6 +22,18 @@ export interface TandemOptions {
   readonly pingIntervalMs: number
   /** A client whose unsent bytes pass this is closed with 1013. */
   readonly maxBufferedBytes?: number
+  /** Defaults to open mode: everyone may write every document. */
+  readonly authenticator?: Authenticator
+  /** Origins allowed to open WebSockets; unset allows every origin. */
+  readonly allowedOrigins?: ReadonlySet<string>
+  readonly messagesPerSecond?: number
+  readonly messageBurst?: number
+  /** How long a Hocuspocus socket may stay without an authenticated document. */
+  readonly authTimeoutMs?: number
+  /** Receives Hocuspocus stateless messages; by default they are relayed. */
+  readonly onStateless?: StatelessHandler
+  /** Collect Node's default process metrics too (one server a process). */
+  readonly processMetrics?: boolean
 }
 
 /** A running server. */
@@ -26,6 +42,7 @@ export interface Tandem {
   readonly port: number
   readonly registry: RoomRegistry
   readonly gateway: WebSocketGateway
+  readonly metrics: Metrics
   /** Stops accepting, flushes every write, closes sockets with 1001 and the store. */
   stop(): Promise<void>
 }
@@ -33,18 +50,36 @@ export interface Tandem {
 /** Starts the HTTP and WebSocket server on one port. */
 export async function startTandem(options: TandemOptions): Promise<Tandem> {
   const { store, logger } = options
-  const registry = new RoomRegistry({ store, logger, unloadDelayMs: options.unloadDelayMs })
+  const metrics = new Metrics({ defaultMetrics: options.processMetrics ?? false })
+  const authenticator = options.authenticator ?? new OpenAuthenticator()
+  const registry = new RoomRegistry({
+    store,
+    logger,
+    metrics,
+    unloadDelayMs: options.unloadDelayMs,
+    onStateless: options.onStateless,
+  })
   const gateway = new WebSocketGateway({
     registry,
+    authenticator,
+    metrics,
     logger,
     maxMessageBytes: options.maxMessageBytes,
     pingIntervalMs: options.pingIntervalMs,
-    // Room for a full document reply on top of a backlog of ordinary messages.
-    maxBufferedBytes:
-      options.maxBufferedBytes ?? Math.max(32 * 1024 * 1024, 2 * options.maxMessageBytes),
-    maxQueuedMessages: 1024,
+    allowedOrigins: options.allowedOrigins ?? null,
+    limits: {
+      // Room for a full document reply on top of a backlog of ordinary messages.
+      maxBufferedBytes:
+        options.maxBufferedBytes ?? Math.max(32 * 1024 * 1024, 2 * options.maxMessageBytes),
+      maxQueuedMessages: 1024,
+      messagesPerSecond: options.messagesPerSecond ?? 200,
+      messageBurst: options.messageBurst ?? 2000,
+      authTimeoutMs: options.authTimeoutMs ?? 10_000,
+      // Providers reconnect after 30 s without a message; a lone editor gets no others.
+      appPingIntervalMs: Math.min(options.pingIntervalMs, 10_000),
+    },
   })
-  const app = createApp({ store, logger })
+  const app = createApp({ store, registry, authenticator, metrics, logger })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head))
   await new Promise<void>((resolve, reject) => {
@@ -62,6 +97,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     port,
     registry,
     gateway,
+    metrics,
     stop: () => {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))

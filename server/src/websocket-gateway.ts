@@ -1,23 +1,23 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Logger } from 'pino'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { CloseCode, reasonFor } from './close-codes.js'
+import type { ConnectionContext } from './connections/connection-context.js'
+import { HocuspocusConnection } from './connections/hocuspocus-connection.js'
+import { YWebsocketConnection } from './connections/y-websocket-connection.js'
 import { parseDocumentNameSegment } from './document-name.js'
-import type { RoomRegistry } from './room-registry.js'
-import type { ConnectionLimits } from './y-websocket-connection.js'
-import { YWebsocketConnection } from './y-websocket-connection.js'
 
-export interface GatewayOptions extends ConnectionLimits {
-  readonly registry: RoomRegistry
-  readonly logger: Logger
+export interface GatewayOptions extends ConnectionContext {
   readonly maxMessageBytes: number
   /** How often sockets are pinged; one that missed the previous pong is dropped. */
   readonly pingIntervalMs: number
+  /** Origins allowed to open WebSockets; null allows every origin. */
+  readonly allowedOrigins: ReadonlySet<string> | null
 }
 
 /**
- * Takes WebSocket upgrades for `/collab/:document`, and keeps sockets alive or drops them.
+ * Takes WebSocket upgrades: `/collab` speaks the Hocuspocus protocol, `/collab/:document`
+ * the y-websocket one. Keeps sockets alive or drops them.
  */
 export class WebSocketGateway {
   readonly #server: WebSocketServer
@@ -37,28 +37,34 @@ export class WebSocketGateway {
     this.#pinger.unref()
   }
 
-  /** Open sockets, for metrics and tests. */
+  /** Open sockets. */
   get connections(): number {
     return this.#server.clients.size
   }
 
   /** The `upgrade` listener of the HTTP server. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname
-    if (!path.startsWith('/collab/')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      return
+    const url = new URL(request.url ?? '/', 'http://localhost')
+    const path = url.pathname
+    if (path !== '/collab' && !path.startsWith('/collab/')) return refuse(socket, 404, 'Not Found')
+    const origin = request.headers.origin
+    const { allowedOrigins } = this.#options
+    if (allowedOrigins !== null && origin !== undefined && !allowedOrigins.has(origin)) {
+      this.#options.metrics.refusals.inc({ code: '403' })
+      return refuse(socket, 403, 'Forbidden')
     }
-    const segment = path.slice('/collab/'.length)
-    const name = segment.includes('/') ? null : parseDocumentNameSegment(segment)
     this.#server.handleUpgrade(request, socket, head, (ws) => {
+      this.#track(ws)
+      if (path === '/collab') return this.#openHocuspocus(ws)
+      const segment = path.slice('/collab/'.length)
+      const name = segment.includes('/') ? null : parseDocumentNameSegment(segment)
       if (name === null) {
+        this.#options.metrics.refusals.inc({ code: String(CloseCode.invalidDocumentName) })
         ws.close(CloseCode.invalidDocumentName, reasonFor(CloseCode.invalidDocumentName))
         return
       }
-      this.#track(ws)
-      const { registry, logger } = this.#options
-      new YWebsocketConnection(ws, name, registry, logger.child({ document: name }), this.#options)
+      this.#count(ws, 'y-websocket')
+      new YWebsocketConnection(ws, name, url.searchParams.get('token'), this.#options)
     })
   }
 
@@ -66,6 +72,17 @@ export class WebSocketGateway {
   close(code: CloseCode): void {
     clearInterval(this.#pinger)
     for (const ws of this.#server.clients) ws.close(code, reasonFor(code))
+  }
+
+  #openHocuspocus(ws: WebSocket): void {
+    this.#count(ws, 'hocuspocus')
+    new HocuspocusConnection(ws, this.#options)
+  }
+
+  #count(ws: WebSocket, protocol: string): void {
+    const gauge = this.#options.metrics.connections
+    gauge.inc({ protocol })
+    ws.once('close', () => gauge.dec({ protocol }))
   }
 
   #track(ws: WebSocket): void {
@@ -83,4 +100,8 @@ export class WebSocketGateway {
       ws.ping()
     }
   }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
 }

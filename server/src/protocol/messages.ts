@@ -21,16 +21,24 @@ export type ClientMessage =
     readonly entries: readonly AwarenessEntry[]
   }
   | { readonly type: 'query-awareness' }
+  /** An application message for the server (Hocuspocus stateless). */
+  | { readonly type: 'stateless', readonly payload: string }
 
 export type ServerMessage =
   | { readonly type: 'sync-step-1', readonly stateVector: Uint8Array }
   | { readonly type: 'sync-step-2', readonly update: Uint8Array }
   | { readonly type: 'update', readonly update: Uint8Array }
   | { readonly type: 'awareness', readonly update: Uint8Array }
+  /** The update a client sent is stored (`applied`) or was refused. */
+  | { readonly type: 'sync-status', readonly applied: boolean }
+  | { readonly type: 'stateless', readonly payload: string }
 
 /** Encodes room messages for one kind of connection. */
 export interface Encoder {
-  encode(message: ServerMessage): Uint8Array
+  /** Encoders with the same id produce the same bytes, so a frame is encoded once for all. */
+  readonly id: string
+  /** The frame, or null when the protocol has no such message. */
+  encode(message: ServerMessage): Uint8Array | null
 }
 
 /** A frame broke the protocol; the connection that sent it is closed with `code`. */

@@ -1,27 +1,26 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { CloseCode } from '../close-codes.js'
+import { MessageType, SyncType, writeMessageBody } from './message-body.js'
 import type { ClientMessage, Encoder, ServerMessage } from './messages.js'
 import { ProtocolError } from './messages.js'
 import { checkStateVector, checkUpdate, readAwarenessUpdate } from './yjs-payloads.js'
 
 // The y-websocket protocol (PROTOCOL.md): one document per socket, each frame
 // `varUint(messageType) payload`.
-const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const
-const SyncType = { step1: 0, step2: 1, update: 2 } as const
 
 /** Decodes one binary frame from a y-websocket client. Throws ProtocolError when malformed. */
 export function decodeYWebsocketFrame(frame: Uint8Array): ClientMessage {
   try {
-    return readFrame(decoding.createDecoder(frame))
+    const decoder = decoding.createDecoder(frame)
+    return readClientMessage(decoder, decoding.readVarUint(decoder))
   } catch (error) {
-    if (error instanceof ProtocolError) throw error
-    throw new ProtocolError(`malformed frame: ${(error as Error).message}`, CloseCode.protocolError)
+    throw asProtocolError(error)
   }
 }
 
-function readFrame(decoder: decoding.Decoder): ClientMessage {
-  const messageType = decoding.readVarUint(decoder)
+/** Reads the payload of a client message of a type both protocols share. */
+export function readClientMessage(decoder: decoding.Decoder, messageType: number): ClientMessage {
   switch (messageType) {
     case MessageType.sync: {
       const syncType = decoding.readVarUint(decoder)
@@ -45,31 +44,17 @@ function readFrame(decoder: decoding.Decoder): ClientMessage {
   }
 }
 
+/** Any decoding failure as the ProtocolError that closes the socket with 1002. */
+export function asProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error
+  return new ProtocolError(`malformed frame: ${(error as Error).message}`, CloseCode.protocolError)
+}
+
 /** Encodes room messages as y-websocket frames. */
 export const yWebsocketEncoder: Encoder = {
-  encode(message: ServerMessage): Uint8Array {
+  id: 'y-websocket',
+  encode(message: ServerMessage): Uint8Array | null {
     const encoder = encoding.createEncoder()
-    switch (message.type) {
-      case 'sync-step-1':
-        encoding.writeVarUint(encoder, MessageType.sync)
-        encoding.writeVarUint(encoder, SyncType.step1)
-        encoding.writeVarUint8Array(encoder, message.stateVector)
-        break
-      case 'sync-step-2':
-        encoding.writeVarUint(encoder, MessageType.sync)
-        encoding.writeVarUint(encoder, SyncType.step2)
-        encoding.writeVarUint8Array(encoder, message.update)
-        break
-      case 'update':
-        encoding.writeVarUint(encoder, MessageType.sync)
-        encoding.writeVarUint(encoder, SyncType.update)
-        encoding.writeVarUint8Array(encoder, message.update)
-        break
-      case 'awareness':
-        encoding.writeVarUint(encoder, MessageType.awareness)
-        encoding.writeVarUint8Array(encoder, message.update)
-        break
-    }
-    return encoding.toUint8Array(encoder)
+    return writeMessageBody(encoder, message, false) ? encoding.toUint8Array(encoder) : null
   },
 }

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino'
+import type { Authenticator } from '../auth/authenticator.js'
+import type { Metrics } from '../metrics.js'
+import type { RoomRegistry } from '../room-registry.js'
+
+export interface ConnectionLimits {
+  /** A peer whose unsent bytes pass this is closed with 1013. */
+  readonly maxBufferedBytes: number
+  /** Frames kept per document while it authenticates or loads; more closes with 1008. */
+  readonly maxQueuedMessages: number
+  /** Sustained messages a second a connection may send; beyond the burst it is closed (1008). */
+  readonly messagesPerSecond: number
+  readonly messageBurst: number
+  /** How long a Hocuspocus socket may go without authenticating a document (4408). */
+  readonly authTimeoutMs: number
+  /** How often Hocuspocus sockets get an application ping, so providers see traffic. */
+  readonly appPingIntervalMs: number
+}
+
+/** What every connection needs, whichever protocol it speaks. */
+export interface ConnectionContext {
+  readonly registry: RoomRegistry
+  readonly authenticator: Authenticator
+  readonly metrics: Metrics
+  readonly logger: Logger
+  readonly limits: ConnectionLimits
+}

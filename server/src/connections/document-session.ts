@@ -1,0 +1,123 @@
+import { AuthenticationError, type Principal } from '../auth/principal.js'
+import { mayAccess } from '../auth/authorize.js'
+import { CloseCode, reasonFor } from '../close-codes.js'
+import type { DocumentName } from '../document-name.js'
+import type { Peer } from '../peer.js'
+import type { ClientMessage, Encoder } from '../protocol/messages.js'
+import type { Room } from '../room.js'
+import { RegistryClosedError } from '../room-registry.js'
+import type { ConnectionContext } from './connection-context.js'
+import { scheduleExpiry } from './expiry.js'
+
+/** Why a client may not open a document: close code 4401 or 4403, and a message. */
+export interface Refusal {
+  readonly code: typeof CloseCode.unauthorized | typeof CloseCode.forbidden
+  readonly message: string
+}
+
+type State =
+  | { readonly kind: 'waiting', readonly queue: ClientMessage[] }
+  | { readonly kind: 'open', readonly room: Room }
+  | { readonly kind: 'closed' }
+
+/**
+ * One client on one document, whatever the protocol: checks the token before anything of
+ * the document is loaded or sent, keeps the client's messages in order until the document
+ * has loaded, then hands them to the room.
+ */
+export abstract class DocumentSession implements Peer {
+  abstract readonly encoder: Encoder
+  canWrite = false
+  #state: State = { kind: 'waiting', queue: [] }
+  #cancelExpiry: () => void = () => {}
+
+  constructor(
+    readonly document: DocumentName,
+    protected readonly context: ConnectionContext,
+  ) {}
+
+  abstract send(frame: Uint8Array): void
+  abstract close(code: number, reason: string): void
+
+  /** Called once the principal may read the document, before the room is joined. */
+  protected abstract onAuthorized(principal: Principal): void
+  /** Called when the principal's token expires while the session is open. */
+  protected abstract onExpired(): void
+
+  get isClosed(): boolean {
+    return this.#state.kind === 'closed'
+  }
+
+  /**
+   * Authenticates the token and joins the document's room. Resolves with the refusal,
+   * or null when the session went ahead.
+   */
+  async start(token: string | null): Promise<Refusal | null> {
+    const { authenticator, registry } = this.context
+    let principal: Principal
+    try {
+      principal = await authenticator.authenticate(token)
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error
+      return { code: CloseCode.unauthorized, message: error.message }
+    }
+    if (!mayAccess(principal, this.document, 'read')) {
+      return { code: CloseCode.forbidden, message: `the token does not cover ${this.document}` }
+    }
+    if (this.isClosed) return null
+    this.canWrite = mayAccess(principal, this.document, 'write')
+    this.#cancelExpiry = scheduleExpiry(principal.expiresAt, () => this.onExpired())
+    this.onAuthorized(principal)
+    registry.join(this.document, this).then(
+      (room) => this.#onJoined(room),
+      (error: unknown) => {
+        const code =
+          error instanceof RegistryClosedError ? CloseCode.goingAway : CloseCode.internalError
+        this.close(code, reasonFor(code))
+      },
+    )
+    return null
+  }
+
+  /** Takes one decoded message from the client. */
+  receive(message: ClientMessage): void {
+    const state = this.#state
+    if (state.kind === 'open') {
+      this.#deliver(state.room, message)
+    } else if (state.kind === 'waiting') {
+      if (state.queue.length < this.context.limits.maxQueuedMessages) state.queue.push(message)
+      else this.close(CloseCode.policyViolation, 'too many messages before the document opened')
+    }
+  }
+
+  /** Leaves the room and drops whatever is queued; the session takes nothing more. */
+  end(): void {
+    const state = this.#state
+    if (state.kind === 'closed') return
+    this.#state = { kind: 'closed' }
+    this.#cancelExpiry()
+    if (state.kind === 'open') state.room.leave(this)
+  }
+
+  #onJoined(room: Room): void {
+    const state = this.#state
+    if (state.kind !== 'waiting') {
+      room.leave(this)
+      return
+    }
+    this.#state = { kind: 'open', room }
+    for (const message of state.queue) {
+      if (this.#state.kind !== 'open') break
+      this.#deliver(room, message)
+    }
+  }
+
+  #deliver(room: Room, message: ClientMessage): void {
+    try {
+      room.receive(this, message)
+    } catch (error) {
+      this.context.logger.warn({ err: error, document: this.document }, 'a message could not be applied')
+      this.close(CloseCode.protocolError, reasonFor(CloseCode.protocolError))
+    }
+  }
+}

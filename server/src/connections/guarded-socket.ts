@@ -1,0 +1,78 @@
+import type { WebSocket } from 'ws'
+import { type CloseCode, CloseCode as Code, reasonFor } from '../close-codes.js'
+import type { ConnectionContext } from './connection-context.js'
+import { TokenBucket } from './token-bucket.js'
+
+// A client that does not read will not read a close frame either: its buffers are freed
+// this long after the close instead of when the close handshake times out.
+const SLOW_CLIENT_GRACE_MS = 1000
+
+/**
+ * The rules every socket lives by, whatever protocol it speaks: binary frames only, a
+ * message rate and a bounded send buffer.
+ */
+export class GuardedSocket {
+  readonly #bucket: TokenBucket
+  #closed = false
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly context: ConnectionContext,
+    onFrame: (frame: Buffer) => void,
+    private readonly onClose: () => void,
+  ) {
+    const { limits } = context
+    this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst)
+    socket.on('message', (data, isBinary) => {
+      if (this.#closed) return
+      if (!isBinary) this.close(Code.unsupportedData)
+      else if (!this.#bucket.take()) this.close(Code.policyViolation, 'message rate limit exceeded')
+      else onFrame(data as Buffer)
+    })
+    socket.on('close', () => this.#onClosed())
+    socket.on('error', (error) => context.logger.debug({ err: error }, 'socket error'))
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  send(frame: Uint8Array): void {
+    const socket = this.socket
+    if (this.#closed || socket.readyState !== socket.OPEN) return
+    if (socket.bufferedAmount > this.context.limits.maxBufferedBytes) {
+      this.close(Code.tryAgainLater)
+      setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
+      return
+    }
+    socket.send(frame)
+  }
+
+  close(code: CloseCode, reason: string = reasonFor(code)): void {
+    const socket = this.socket
+    if (code >= 4000 || code === Code.policyViolation) {
+      this.context.metrics.refusals.inc({ code: String(code) })
+    }
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
+      socket.close(code, fitReason(reason))
+    }
+    this.#onClosed()
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.onClose()
+  }
+}
+
+/** A close reason cut to the 123 bytes a close frame has room for, on a character boundary. */
+function fitReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason
+  let fitted = ''
+  for (const character of reason) {
+    if (Buffer.byteLength(fitted + character) > 120) break
+    fitted += character
+  }
+  return `${fitted}…`
+}

@@ -1,0 +1,205 @@
+import type { WebSocket } from 'ws'
+import type { Principal } from '../auth/principal.js'
+import { type CloseCode, CloseCode as Code, reasonFor } from '../close-codes.js'
+import { type DocumentName, parseDocumentName } from '../document-name.js'
+import {
+  decodeHocuspocusFrame,
+  HocuspocusEncoder,
+  type HocuspocusFrame,
+  PING_FRAME,
+  PONG_FRAME,
+} from '../protocol/hocuspocus-codec.js'
+import type { ConnectionContext } from './connection-context.js'
+import { DocumentSession } from './document-session.js'
+import { GuardedSocket } from './guarded-socket.js'
+
+// Documents on one socket still waiting for their Auth message; more is an abuse.
+const MAX_PENDING_DOCUMENTS = 64
+// Refused documents whose frames are ignored until they authenticate again.
+const MAX_REFUSED_DOCUMENTS = 1024
+
+/**
+ * A Hocuspocus provider socket: many documents, each behind its own key and its own
+ * token. A document's frames wait until its Auth message is checked; a refused document
+ * gets PermissionDenied and the socket stays open for the others.
+ */
+export class HocuspocusConnection {
+  readonly #socket: GuardedSocket
+  readonly #sessions = new Map<string, HocuspocusSession>()
+  /** Keys whose last authentication was refused: their frames are dropped until a new Auth. */
+  readonly #refused = new Set<string>()
+  readonly #timers: NodeJS.Timeout[] = []
+  #authenticated = false
+
+  constructor(
+    socket: WebSocket,
+    private readonly context: ConnectionContext,
+  ) {
+    this.#socket = new GuardedSocket(socket, context, (frame) => this.#onFrame(frame), () => this.#onClose())
+    const { limits } = context
+    const authTimeout = setTimeout(() => {
+      if (!this.#authenticated) this.close(Code.authenticationTimeout)
+    }, limits.authTimeoutMs)
+    const ping = setInterval(() => this.send(PING_FRAME), limits.appPingIntervalMs)
+    authTimeout.unref()
+    ping.unref()
+    this.#timers.push(authTimeout, ping)
+  }
+
+  send(frame: Uint8Array): void {
+    this.#socket.send(frame)
+  }
+
+  close(code: CloseCode, reason: string = reasonFor(code)): void {
+    this.#socket.close(code, reason)
+  }
+
+  /** A session was authorized: the socket is no longer at risk of the auth timeout. */
+  markAuthenticated(): void {
+    this.#authenticated = true
+  }
+
+  /** Forgets a session that ended on its own (refused, or closed by the room). */
+  forget(session: HocuspocusSession, refused: boolean): void {
+    const key = session.encoder.key
+    if (this.#sessions.get(key) === session) this.#sessions.delete(key)
+    if (!refused) return
+    if (this.#refused.size >= MAX_REFUSED_DOCUMENTS) {
+      this.close(Code.policyViolation, 'too many refused documents')
+      return
+    }
+    this.#refused.add(key)
+  }
+
+  #onFrame(data: Buffer): void {
+    let frame: HocuspocusFrame
+    try {
+      frame = decodeHocuspocusFrame(data)
+    } catch (error) {
+      this.context.logger.debug({ err: error }, 'closing: bad frame')
+      this.close(Code.protocolError)
+      return
+    }
+    if (frame.kind === 'ping') return this.send(PONG_FRAME)
+    if (frame.kind === 'pong') return
+    const { key, message } = frame
+    let session = this.#sessions.get(key)
+    if (message.type === 'close') {
+      session?.end()
+      this.#sessions.delete(key)
+      this.#refused.delete(key)
+      return
+    }
+    if (this.#refused.has(key)) {
+      if (message.type !== 'auth') return
+      this.#refused.delete(key)
+    }
+    if (session === undefined) {
+      session = this.#open(key)
+      if (session === undefined) return
+    }
+    if (message.type === 'auth') session.authenticate(message.token)
+    else session.receive(message)
+  }
+
+  #open(key: string): HocuspocusSession | undefined {
+    let pending = 0
+    for (const session of this.#sessions.values()) if (!session.authorized) pending++
+    if (pending >= MAX_PENDING_DOCUMENTS) {
+      this.close(Code.policyViolation, 'too many documents waiting for authentication')
+      return undefined
+    }
+    const session = new HocuspocusSession(key, this, this.context)
+    this.#sessions.set(key, session)
+    return session
+  }
+
+  #onClose(): void {
+    for (const timer of this.#timers) clearTimeout(timer)
+    for (const session of this.#sessions.values()) session.end()
+    this.#sessions.clear()
+  }
+}
+
+/** One document of a Hocuspocus socket. */
+export class HocuspocusSession extends DocumentSession {
+  readonly encoder: HocuspocusEncoder
+  authorized = false
+  #authenticating = false
+  readonly #name: DocumentName | null
+
+  constructor(
+    key: string,
+    private readonly connection: HocuspocusConnection,
+    context: ConnectionContext,
+  ) {
+    const name = parseDocumentName(documentNameOf(key))
+    super(name ?? ('' as DocumentName), context)
+    this.#name = name
+    this.encoder = new HocuspocusEncoder(key)
+  }
+
+  authenticate(token: string): void {
+    if (this.#authenticating || this.isClosed) return
+    this.#authenticating = true
+    if (this.#name === null) {
+      this.#refuse(Code.invalidDocumentName, 'invalid document name')
+      return
+    }
+    this.start(token).then(
+      (refusal) => {
+        if (refusal !== null) this.#refuse(refusal.code, refusal.message)
+      },
+      (error: unknown) => {
+        this.context.logger.error({ err: error }, 'authentication failed unexpectedly')
+        this.connection.close(Code.internalError)
+      },
+    )
+  }
+
+  send(frame: Uint8Array): void {
+    this.connection.send(frame)
+  }
+
+  /**
+   * Closing one document of a shared socket: a deletion or a normal close tells the
+   * provider with a Close message; anything else (shutdown, store failure, a slow or
+   * misbehaving client) closes the socket, so the provider reconnects and resyncs.
+   */
+  close(code: number, reason: string): void {
+    if (code === Code.normal || code === Code.documentDeleted) {
+      this.send(this.encoder.closeDocument(reason))
+      this.end()
+      this.connection.forget(this, false)
+      return
+    }
+    this.connection.close(code as CloseCode, reason)
+  }
+
+  protected onAuthorized(principal: Principal): void {
+    this.authorized = true
+    this.connection.markAuthenticated()
+    this.send(this.encoder.authenticated(this.canWrite ? 'read-write' : 'readonly'))
+    this.context.logger.debug({ document: this.document, user: principal.user }, 'document opened')
+  }
+
+  protected onExpired(): void {
+    this.connection.close(Code.unauthorized, 'token expired')
+  }
+
+  #refuse(code: number, message: string): void {
+    this.context.metrics.refusals.inc({ code: String(code) })
+    this.send(this.encoder.permissionDenied(message))
+    this.end()
+    this.connection.forget(this, true)
+  }
+}
+
+/**
+ * The document name in a key: providers with `sessionAwareness` send
+ * `documentName \0 sessionId`, so one socket can hold one document twice.
+ */
+function documentNameOf(key: string): string {
+  const separator = key.indexOf('\0')
+  return separator === -1 ? key : key.slice(0, separator)
+}

@@ -1,0 +1,47 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+
+/** The Prometheus metrics of one server; each server has its own registry. */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly connections = new Gauge({
+    name: 'tandem_connections',
+    help: 'Open WebSocket connections',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  })
+
+  readonly rooms = new Gauge({
+    name: 'tandem_documents_loaded',
+    help: 'Documents loaded in memory',
+    registers: [this.registry],
+  })
+
+  readonly updates = new Counter({
+    name: 'tandem_updates_received_total',
+    help: 'Document updates received from clients and applied',
+    registers: [this.registry],
+  })
+
+  readonly readOnlyUpdatesDropped = new Counter({
+    name: 'tandem_readonly_updates_dropped_total',
+    help: 'Document updates from read-only clients, dropped',
+    registers: [this.registry],
+  })
+
+  readonly refusals = new Counter({
+    name: 'tandem_refusals_total',
+    help: 'Connections or documents refused, by close code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  })
+
+  readonly storeFailures = new Counter({
+    name: 'tandem_store_failures_total',
+    help: 'Store loads and writes that failed',
+    registers: [this.registry],
+  })
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry })
+  }
+}
