@@ -4,8 +4,9 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
 /** The stock y-websocket client, with Node's `ws` and no BroadcastChannel shortcut. */
-export function connectProvider(wsUrl: string, name: string, doc = new Y.Doc()): WebsocketProvider {
+export function connectProvider(wsUrl: string, name: string, doc = new Y.Doc(), token?: string): WebsocketProvider {
   return new WebsocketProvider(wsUrl, name, doc, {
+    params: token === undefined ? {} : { token },
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     // In one process a BroadcastChannel would sync the documents without the server.
     disableBc: true,
@@ -109,12 +110,12 @@ export function closed(
  * announces no event (the registry's rooms); everything else waits for its event.
  */
 export async function eventually(
-  condition: () => boolean,
+  condition: () => boolean | Promise<boolean>,
   message: string,
   timeoutMs = 5000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${message} within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
