@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as decoding from 'lib0/decoding'
+import type { Counter } from 'prom-client'
 import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
@@ -155,7 +156,7 @@ describe('who may open which document', () => {
   })
 })
 
-async function metricValue(metric: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
+async function metricValue(metric: Counter): Promise<number> {
   return (await metric.get()).values.reduce((sum, entry) => sum + entry.value, 0)
 }
 

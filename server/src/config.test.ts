@@ -21,6 +21,15 @@ describe('configuration', () => {
     assert.equal(config.DATA_DIR, './data')
   })
 
+  it('[CF4] tokens, origins and anonymous production', () => {
+    const secret = 'x'.repeat(32)
+    const config = loadConfig({ AUTH_SECRET: secret, ALLOWED_ORIGINS: 'https://a.example, http://localhost:5173' })
+    assert.equal(config.AUTH_SECRET, secret)
+    assert.deepEqual(config.ALLOWED_ORIGINS, new Set(['https://a.example', 'http://localhost:5173']))
+    assert.equal(loadConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' }).ALLOW_ANONYMOUS, true)
+    assert.equal(loadConfig({ NODE_ENV: 'production', AUTH_SECRET: secret }).NODE_ENV, 'production')
+  })
+
   it('[CF3] a bad value is one line naming the variable', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ PORT: 'abc' }, /^PORT must be a number \(got "abc"\)$/],
@@ -28,6 +37,11 @@ describe('configuration', () => {
       [{ MAX_MESSAGE_BYTES: '-1' }, /^MAX_MESSAGE_BYTES must be positive/],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
       [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported/],
+      [{ AUTH_SECRET: 'short' }, /^AUTH_SECRET must be at least 32 characters$/],
+      [{ ALLOWED_ORIGINS: 'https://ok.example,not a url' }, /^ALLOWED_ORIGINS must be origins/],
+      [{ ALLOWED_ORIGINS: 'https://ok.example/path' }, /^ALLOWED_ORIGINS must be origins/],
+      [{ ALLOW_ANONYMOUS: 'yes' }, /^ALLOW_ANONYMOUS must be true or false/],
+      [{ NODE_ENV: 'production' }, /^AUTH_SECRET is required when NODE_ENV=production/],
     ]
     for (const [env, message] of cases) {
       assert.throws(

@@ -137,6 +137,52 @@ describe('what reaches the WebSocket endpoint', () => {
   })
 })
 
+describe('origins and rates', () => {
+  it('[GW5] with ALLOWED_ORIGINS, upgrades from other origins are refused with 403', async () => {
+    const server = await startTestServer({ allowedOrigins: new Set(['https://app.example']) })
+    const status = (origin: string) => {
+      const socket = new WebSocket(`${server.wsUrl}/origins`, { origin })
+      socket.on('error', () => {})
+      return new Promise<number>((resolve) => {
+        socket.once('unexpected-response', (_, response) => resolve(response.statusCode ?? 0))
+        socket.once('open', () => {
+          socket.close()
+          resolve(101)
+        })
+      })
+    }
+    assert.equal(await status('https://evil.example'), 403)
+    assert.equal(await status('https://app.example'), 101)
+    const hocuspocus = new WebSocket(server.wsUrl, { origin: 'https://evil.example' })
+    hocuspocus.on('error', () => {})
+    const refused = await new Promise<number>((resolve) => {
+      hocuspocus.once('unexpected-response', (_, response) => resolve(response.statusCode ?? 0))
+    })
+    assert.equal(refused, 403)
+    const stock = connectProvider(server.wsUrl, 'origins')
+    await synced(stock)
+    disconnect(stock)
+    await server.stop()
+  })
+
+  it('[GW6] a connection sending past its message rate is closed with 1008; others are not', async () => {
+    const server = await startTestServer({ messagesPerSecond: 5, messageBurst: 20 })
+    const calm = connectProvider(server.wsUrl, 'rates')
+    await synced(calm)
+    const flooder = await openRawSocket(`${server.wsUrl}/rates`)
+    const closing = closed(flooder)
+    for (let i = 0; i < 40; i++) flooder.send(new Uint8Array([3]))
+    assert.equal((await closing).code, CloseCode.policyViolation)
+    calm.doc.getText('text').insert(0, 'still fine')
+    const other = connectProvider(server.wsUrl, 'rates')
+    await synced(other)
+    await when(other.doc, 'update', () => other.doc.getText('text').length > 0, 'the calm client was affected')
+    assert.ok(calm.wsconnected)
+    disconnect(calm, other)
+    await server.stop()
+  })
+})
+
 /** A WebSocket client that completes the handshake and then never reads again. */
 async function stalledClient(port: number, path: string): Promise<Socket> {
   const socket = connectTcp(port, '127.0.0.1')

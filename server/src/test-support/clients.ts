@@ -4,7 +4,12 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
 /** The stock y-websocket client, with Node's `ws` and no BroadcastChannel shortcut. */
-export function connectProvider(wsUrl: string, name: string, doc = new Y.Doc(), token?: string): WebsocketProvider {
+export function connectProvider(
+  wsUrl: string,
+  name: string,
+  doc = new Y.Doc(),
+  token?: string,
+): WebsocketProvider {
   return new WebsocketProvider(wsUrl, name, doc, {
     params: token === undefined ? {} : { token },
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,

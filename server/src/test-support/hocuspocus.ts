@@ -20,7 +20,12 @@ export function connectHocuspocus(
 ): HocuspocusProvider {
   const document = options.doc ?? new Y.Doc()
   const common = { name, document, token: options.token ?? '' }
-  if (options.socket) return new HocuspocusProvider({ ...common, websocketProvider: options.socket })
+  if (options.socket) {
+    const provider = new HocuspocusProvider({ ...common, websocketProvider: options.socket })
+    // Providers on a shared socket attach themselves only when asked.
+    provider.attach()
+    return provider
+  }
   return new HocuspocusProvider({ ...common, url: wsUrl, ...reconnect })
 }
 
@@ -43,7 +48,11 @@ export function disconnectHocuspocus(...providers: HocuspocusProvider[]): void {
 }
 
 /** A Hocuspocus frame as the provider writes it: document key, type, then the parts. */
-export function hocuspocusFrame(key: string, type: number, ...parts: Array<number | string | Uint8Array>): Uint8Array {
+export function hocuspocusFrame(
+  key: string,
+  type: number,
+  ...parts: Array<number | string | Uint8Array>
+): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarString(encoder, key)
   encoding.writeVarUint(encoder, type)

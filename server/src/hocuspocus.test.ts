@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { WebSocket } from 'ws'
+import type * as Y from 'yjs'
+import { JwtAuthenticator } from './auth/jwt-authenticator.js'
+import { CloseCode } from './close-codes.js'
+import {
+  closed,
+  connectProvider,
+  disconnect,
+  eventually,
+  openRawSocket,
+  synced,
+  when,
+  withTimeout,
+} from './test-support/clients.js'
+import { ControlledStore } from './test-support/controlled-store.js'
+import {
+  connectHocuspocus,
+  connectSocket,
+  disconnectHocuspocus,
+  hocuspocusSynced,
+} from './test-support/hocuspocus.js'
+import { startTestServer, temporaryDirectory } from './test-support/server.js'
+import { mintToken, TEST_SECRET } from './test-support/tokens.js'
+
+const text = (doc: Y.Doc) => doc.getText('text').toString()
+
+describe('the stock @hocuspocus/provider', () => {
+  it('[HP1] two providers sync, converge, and see each other\'s presence come and go', async () => {
+    const server = await startTestServer()
+    const ada = connectHocuspocus(server.wsUrl, 'hp-sync')
+    const bob = connectHocuspocus(server.wsUrl, 'hp-sync')
+    await Promise.all([hocuspocusSynced(ada), hocuspocusSynced(bob)])
+    ada.document.getText('text').insert(0, 'from Ada')
+    bob.document.getText('text').insert(0, 'from Bob ')
+    await when(ada.document, 'update', () => text(ada.document).length === 17, 'Ada did not converge')
+    await when(bob.document, 'update', () => text(bob.document) === text(ada.document), 'Bob did not converge')
+    assert.equal(text(server.registry.loaded('hp-sync')!.doc), text(ada.document))
+
+    ada.setAwarenessField('user', { name: 'Ada' })
+    const adaId = ada.document.clientID
+    await when(bob.awareness!, 'change', () => bob.awareness!.getStates().has(adaId), 'no presence')
+    disconnectHocuspocus(ada)
+    await when(bob.awareness!, 'change', () => !bob.awareness!.getStates().has(adaId), 'presence stayed')
+    disconnectHocuspocus(bob)
+    await server.stop()
+  })
+
+  it('[HP2] two documents share one socket, each with its own content', async () => {
+    const server = await startTestServer()
+    const socket = connectSocket(server.wsUrl)
+    const first = connectHocuspocus(server.wsUrl, 'hp-first', { socket })
+    const second = connectHocuspocus(server.wsUrl, 'hp-second', { socket })
+    await Promise.all([hocuspocusSynced(first), hocuspocusSynced(second)])
+    first.document.getText('text').insert(0, 'one')
+    second.document.getText('text').insert(0, 'two')
+    const reader = connectProvider(server.wsUrl, 'hp-second')
+    await synced(reader)
+    await when(reader.doc, 'update', () => text(reader.doc) === 'two', 'second document not stored')
+    assert.equal(server.gateway.connections, 2, 'the two documents should share one socket')
+    assert.equal(text(server.registry.loaded('hp-first')!.doc), 'one')
+    disconnect(reader)
+    disconnectHocuspocus(first, second)
+    socket.destroy()
+    await server.stop()
+  })
+
+  it('[HP3] hasUnsyncedChanges stays true until the store has the edit', async () => {
+    const store = new ControlledStore()
+    const server = await startTestServer({ store })
+    const provider = connectHocuspocus(server.wsUrl, 'hp-saved')
+    await hocuspocusSynced(provider)
+    await when(provider, 'unsyncedChanges', () => !provider.hasUnsyncedChanges, 'the handshake was never acknowledged')
+    store.holdAppends = true
+    provider.document.getText('text').insert(0, 'saved?')
+    assert.ok(provider.hasUnsyncedChanges)
+    await eventually(() => store.heldCount === 1, 'the write did not start')
+    assert.ok(provider.hasUnsyncedChanges, 'acknowledged before the store had it')
+    store.release()
+    await when(provider, 'unsyncedChanges', () => !provider.hasUnsyncedChanges, 'never acknowledged')
+    assert.equal(store.appended.length, 1)
+    disconnectHocuspocus(provider)
+    await server.stop()
+  })
+
+  it('[HP4] after a server restart the provider reconnects and keeps editing', async () => {
+    const dataDir = await temporaryDirectory()
+    const first = await startTestServer({ dataDir: dataDir.path })
+    const provider = connectHocuspocus(first.wsUrl, 'hp-restart')
+    await hocuspocusSynced(provider)
+    provider.document.getText('text').insert(0, 'before')
+    await when(provider, 'unsyncedChanges', () => !provider.hasUnsyncedChanges, 'not saved')
+    await first.stop()
+    const second = await startTestServer({ dataDir: dataDir.path, port: first.port })
+    await when(provider, 'synced', () => provider.synced, 'did not reconnect', 10_000)
+    provider.document.getText('text').insert(6, ' and after')
+    const reader = connectProvider(second.wsUrl, 'hp-restart')
+    await synced(reader)
+    await when(reader.doc, 'update', () => text(reader.doc) === 'before and after', 'the edit after the restart was lost')
+    disconnect(reader)
+    disconnectHocuspocus(provider)
+    await second.stop()
+    await dataDir.dispose()
+  })
+
+  it('[HP5] a bad token calls onAuthenticationFailed; a read token gets the readonly scope', async () => {
+    const server = await startTestServer({ authenticator: new JwtAuthenticator(TEST_SECRET) })
+    let reason = ''
+    const refused = connectHocuspocus(server.wsUrl, 'hp-auth', { token: 'bad' })
+    refused.on('authenticationFailed', (event: { reason: string }) => {
+      reason = event.reason
+    })
+    await when(refused, 'authenticationFailed', () => reason !== '', 'no authenticationFailed')
+    assert.match(reason, /not valid/)
+    assert.equal(refused.synced, false)
+    const reader = connectHocuspocus(server.wsUrl, 'hp-auth', { token: await mintToken({ role: 'read' }) })
+    await hocuspocusSynced(reader)
+    assert.equal(reader.authorizedScope, 'readonly')
+    disconnectHocuspocus(refused, reader)
+    await server.stop()
+  })
+
+  it('[HP6] a provider and a WebsocketProvider on one document share edits and presence', async () => {
+    const server = await startTestServer()
+    const hp = connectHocuspocus(server.wsUrl, 'mixed')
+    const ws = connectProvider(server.wsUrl, 'mixed')
+    await Promise.all([hocuspocusSynced(hp), synced(ws)])
+    hp.document.getText('text').insert(0, 'hocuspocus ')
+    ws.doc.getText('text').insert(0, 'y-websocket ')
+    await when(hp.document, 'update', () => text(hp.document).length === 23, 'provider did not converge')
+    await when(ws.doc, 'update', () => text(ws.doc) === text(hp.document), 'y-websocket did not converge')
+    hp.setAwarenessField('user', { name: 'Hocus' })
+    ws.awareness.setLocalStateField('user', { name: 'Socket' })
+    await when(ws.awareness, 'change', () => ws.awareness.getStates().has(hp.document.clientID), 'no presence from hp')
+    await when(hp.awareness!, 'change', () => hp.awareness!.getStates().has(ws.doc.clientID), 'no presence from ws')
+    disconnect(ws)
+    disconnectHocuspocus(hp)
+    await server.stop()
+  })
+
+  it('[HP7] stateless messages are relayed to the document\'s other providers', async () => {
+    const server = await startTestServer()
+    const sender = connectHocuspocus(server.wsUrl, 'hp-stateless')
+    const receiver = connectHocuspocus(server.wsUrl, 'hp-stateless')
+    await Promise.all([hocuspocusSynced(sender), hocuspocusSynced(receiver)])
+    const received = withTimeout(
+      new Promise<string>((resolve) => receiver.on('stateless', ({ payload }: { payload: string }) => resolve(payload))),
+      5000,
+      'no stateless message',
+    )
+    sender.sendStateless('{"ping":1}')
+    assert.equal(await received, '{"ping":1}')
+    disconnectHocuspocus(sender, receiver)
+    await server.stop()
+  })
+
+  it('[HP8] a socket that never authenticates is closed with 4408; live sockets get pings', async () => {
+    const server = await startTestServer({ authTimeoutMs: 100, pingIntervalMs: 50 })
+    const silent = await openRawSocket(server.wsUrl)
+    const pings: number[] = []
+    silent.on('message', (frame: Buffer) => pings.push(frame.length))
+    assert.equal((await closed(silent)).code, CloseCode.authenticationTimeout)
+    assert.ok(pings.includes(1), 'no application ping arrived')
+    const live = new WebSocket(server.wsUrl)
+    await new Promise((resolve) => live.once('open', resolve))
+    live.close()
+    await server.stop()
+  })
+})
