@@ -179,12 +179,15 @@ export class Room {
   }
 
   #dropReadOnly(peer: Peer, update: Uint8Array): void {
+    // What the document already has is acknowledged, so a read-only client that changed
+    // nothing (its sync step 2) is not left waiting; only new content counts as dropped.
+    if (isEmptyUpdate(update) || Y.snapshotContainsUpdate(Y.snapshot(this.doc), update)) {
+      this.#send(peer, STORED)
+      return
+    }
     this.#options.metrics.readOnlyUpdatesDropped.inc()
     this.#logger.debug({ document: this.name }, 'dropped an update from a read-only client')
-    // Acknowledge what the document already has, so a read-only client that changed
-    // nothing is not left waiting.
-    const known = Y.snapshotContainsUpdate(Y.snapshot(this.doc), update)
-    this.#send(peer, known ? STORED : REFUSED)
+    this.#send(peer, REFUSED)
   }
 
   #receiveAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
