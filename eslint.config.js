@@ -1,6 +1,7 @@
 // One tool lints and formats the tree: ESLint with typescript-eslint and @stylistic.
 import js from '@eslint/js'
 import stylistic from '@stylistic/eslint-plugin'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -15,6 +16,13 @@ export default tseslint.config(
     braceStyle: '1tbs',
     arrowParens: true,
   }),
+  {
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['editor/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
   {
     rules: {
       '@stylistic/max-len': ['error', { code: 110, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true }],

@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { Authenticator } from './auth/authenticator.js'
 import { ApiError } from './http/api-error.js'
 import { documentsRoutes } from './http/documents-routes.js'
-import { landingPage } from './landing-page.js'
+import { editorRoutes } from './http/editor-routes.js'
 import type { Metrics } from './metrics.js'
 import type { RoomRegistry } from './room-registry.js'
 
@@ -14,6 +14,8 @@ export interface AppOptions {
   readonly authenticator: Authenticator
   readonly metrics: Metrics
   readonly logger: Logger
+  /** The built web editor (editor/dist). */
+  readonly editorDir: string
 }
 
 /** The HTTP routes. WebSocket upgrades are handled beside it, on the same server. */
@@ -34,7 +36,7 @@ export function createApp(options: AppOptions): Hono {
     c.header('Content-Type', metrics.registry.contentType)
     return c.body(await metrics.registry.metrics())
   })
-  app.get('/', (c) => c.html(landingPage(new URL(c.req.url).host)))
+  app.route('/', editorRoutes(options.editorDir))
   app.route('/api/documents', documentsRoutes(options))
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((error, c) => {

@@ -75,6 +75,20 @@ export class Room {
     return this.#peers.size
   }
 
+  /** The names people here show in their presence (`user.name`), for the document list. */
+  editors(): string[] {
+    const names: string[] = []
+    for (const entry of this.#presence.current()) {
+      try {
+        const name = (JSON.parse(entry.state!) as { user?: { name?: unknown } } | null)?.user?.name
+        if (typeof name === 'string' && name !== '') names.push(name)
+      } catch {
+        // States are checked to be JSON when they arrive; nothing to do.
+      }
+    }
+    return names
+  }
+
   /** Adds a peer and opens the sync handshake with it. */
   join(peer: Peer): void {
     if (this.#failure !== undefined) {

@@ -44,7 +44,14 @@ describe('server lifecycle and HTTP', () => {
     const logger = pino({ level: 'silent' })
     const metrics = new Metrics({ defaultMetrics: false })
     const registry = new RoomRegistry({ store, logger, metrics, unloadDelayMs: 0 })
-    const app = createApp({ store, registry, authenticator: new OpenAuthenticator(), metrics, logger })
+    const app = createApp({
+      store,
+      registry,
+      authenticator: new OpenAuthenticator(),
+      metrics,
+      logger,
+      editorDir: '/nonexistent',
+    })
     assert.deepEqual(await (await app.request('/healthz')).json(), { status: 'ok' })
     assert.equal((await app.request('/readyz')).status, 200)
     const page = await app.request('http://tandem.test/')

@@ -7,6 +7,7 @@ import { createApp } from './app.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { CloseCode } from './close-codes.js'
+import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
 import type { StatelessHandler } from './room.js'
 import { RoomRegistry } from './room-registry.js'
@@ -34,6 +35,8 @@ export interface TandemOptions {
   readonly onStateless?: StatelessHandler
   /** Collect Node's default process metrics too (one server a process). */
   readonly processMetrics?: boolean
+  /** The built web editor; defaults to editor/dist of this checkout. */
+  readonly editorDir?: string
 }
 
 /** A running server. */
@@ -79,7 +82,14 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       appPingIntervalMs: Math.min(options.pingIntervalMs, 10_000),
     },
   })
-  const app = createApp({ store, registry, authenticator, metrics, logger })
+  const app = createApp({
+    store,
+    registry,
+    authenticator,
+    metrics,
+    logger,
+    editorDir: options.editorDir ?? DEFAULT_EDITOR_DIR,
+  })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head))
   await new Promise<void>((resolve, reject) => {

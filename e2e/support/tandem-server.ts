@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SignJWT } from 'jose'
+
+const MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url))
+const SECRET = 'e2e-secret-that-is-long-enough-for-hs256-tokens'
+
+/** A real Tandem (the built server, as `npm start` runs it) on a free port and a temp data dir. */
+export class TandemServer {
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'tandem-e2e-'))
+  #process: ChildProcess | null = null
+  #port = 0
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`
+  }
+
+  async start(): Promise<void> {
+    if (this.#port === 0) this.#port = await freePort()
+    const child = spawn(process.execPath, [MAIN], {
+      env: {
+        ...process.env,
+        PORT: String(this.#port),
+        HOST: '127.0.0.1',
+        DATA_DIR: this.dataDir,
+        AUTH_SECRET: SECRET,
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'test',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    this.#process = child
+    await waitUntilReady(`${this.url}/readyz`, child)
+  }
+
+  /** SIGTERM, and wait for the process to exit. */
+  async stop(): Promise<void> {
+    const child = this.#process
+    if (child === null || child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+    this.#process = null
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop()
+    rmSync(this.dataDir, { recursive: true, force: true })
+  }
+
+  /** A signed token, as an issuer would mint one. */
+  token(claims: { role: 'read' | 'write' | 'admin', name?: string, docs?: string[] }): Promise<string> {
+    return new SignJWT({ name: claims.name ?? claims.role, docs: claims.docs ?? ['*'], role: claims.role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.name ?? claims.role)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET))
+  }
+
+  /** A link to a document that carries a token, as people share them. */
+  async link(document: string, role: 'read' | 'write' | 'admin'): Promise<string> {
+    return `${this.url}/d/${encodeURIComponent(document)}?token=${await this.token({ role })}`
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`)
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error('the server did not become ready within 20 s')
+}

@@ -1,0 +1,126 @@
+import { HocuspocusProvider, WebSocketStatus } from '@hocuspocus/provider'
+import { Editor } from '@tiptap/core'
+import Collaboration from '@tiptap/extension-collaboration'
+import CollaborationCaret from '@tiptap/extension-collaboration-caret'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import * as Y from 'yjs'
+import { loadIdentity, saveIdentity, type Identity } from '../collab/identity.js'
+import { currentToken, sharedSocket, shareLink } from '../collab/session.js'
+import { CONTENT_FIELD, documentExtensions } from '../schema/extensions.js'
+import { h } from '../ui/dom.js'
+import { createToolbar } from '../ui/toolbar.js'
+
+/** `/d/:document`: the editor, bound to the shared document. */
+export function renderEditorPage(root: HTMLElement, name: string): void {
+  document.title = `${name} · Tandem`
+  const identity = loadIdentity()
+  const doc = new Y.Doc()
+  // Edits made offline survive a reload and merge when the server is back.
+  new IndexeddbPersistence(`tandem:${name}`, doc)
+  const socket = sharedSocket()
+  const provider = new HocuspocusProvider({
+    websocketProvider: socket,
+    name,
+    document: doc,
+    token: currentToken() ?? '',
+  })
+  provider.attach()
+
+  const connection = h('span', { 'class': 'pill', 'data-testid': 'connection-status' }, 'Connecting…')
+  const saving = h('span', { 'class': 'pill', 'data-testid': 'save-status' }, 'Saved')
+  const mode = h('span', { 'class': 'pill pill-readonly', 'data-testid': 'read-only', 'hidden': true }, 'Read only')
+  const presence = h('ul', { 'class': 'presence', 'aria-label': 'People here', 'data-testid': 'presence' })
+  const problem = h('div', { class: 'banner', role: 'alert', hidden: true })
+  const editorElement = h('div', { class: 'page' })
+  const nameInput = h('input', { 'class': 'identity-name', 'value': identity.name, 'aria-label': 'Your name', 'maxlength': '40' })
+  const colorInput = h('input', { 'class': 'identity-color', 'type': 'color', 'value': identity.color, 'aria-label': 'Your colour' })
+  const share = h('button', { type: 'button', class: 'button' }, 'Copy link')
+
+  const editor = new Editor({
+    element: editorElement,
+    extensions: [
+      ...documentExtensions,
+      Collaboration.configure({ document: doc, field: CONTENT_FIELD }),
+      CollaborationCaret.configure({ provider, user: identity }),
+    ],
+    editorProps: { attributes: { 'class': 'prose', 'aria-label': `Document ${name}`, 'spellcheck': 'true' } },
+  })
+
+  root.replaceChildren(
+    h('header', { class: 'topbar' },
+      h('a', { class: 'brand', href: '/', title: 'All documents' }, h('span', { class: 'logo' }), 'Tandem'),
+      h('h1', { class: 'doc-title', title: name }, name),
+      h('div', { class: 'statuses' }, connection, saving, mode),
+      presence,
+      h('div', { class: 'identity' }, colorInput, nameInput),
+      share,
+    ),
+    createToolbar(editor),
+    problem,
+    h('main', { class: 'sheet' }, editorElement),
+  )
+
+  const showStatus = () => {
+    const status = socket.status
+    const online = status === WebSocketStatus.Connected && provider.isAuthenticated
+    connection.textContent = online ? 'Online' : status === WebSocketStatus.Disconnected ? 'Offline' : 'Connecting…'
+    connection.dataset.state = online ? 'online' : status === WebSocketStatus.Disconnected ? 'offline' : 'connecting'
+    const unsaved = provider.hasUnsyncedChanges
+    saving.textContent = unsaved ? (online ? 'Saving…' : 'Not saved yet') : 'Saved'
+    saving.dataset.state = unsaved ? 'saving' : 'saved'
+  }
+  socket.on('status', showStatus)
+  provider.on('unsyncedChanges', showStatus)
+  provider.on('synced', showStatus)
+  provider.on('authenticated', ({ scope }: { scope: string }) => {
+    const readOnly = scope === 'readonly'
+    editor.setEditable(!readOnly)
+    mode.hidden = !readOnly
+    problem.hidden = true
+    showStatus()
+  })
+  provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
+    editor.setEditable(false)
+    problem.textContent = `You cannot open this document: ${reason}. Ask for a link with access.`
+    problem.hidden = false
+    showStatus()
+  })
+  provider.awareness!.on('change', () => renderPresence(presence, provider, doc.clientID))
+  renderPresence(presence, provider, doc.clientID)
+
+  const updateIdentity = () => {
+    const next: Identity = { name: nameInput.value.trim() || identity.name, color: colorInput.value }
+    saveIdentity(next)
+    editor.commands.updateUser(next)
+  }
+  nameInput.addEventListener('change', updateIdentity)
+  colorInput.addEventListener('input', updateIdentity)
+  share.addEventListener('click', async () => {
+    await navigator.clipboard?.writeText(shareLink(name)).catch(() => undefined)
+    share.textContent = 'Link copied'
+    setTimeout(() => (share.textContent = 'Copy link'), 1500)
+  })
+  editor.commands.focus('end')
+}
+
+function renderPresence(list: HTMLElement, provider: HocuspocusProvider, self: number): void {
+  const people: HTMLElement[] = []
+  for (const [clientId, state] of provider.awareness!.getStates()) {
+    const user = (state as { user?: Partial<Identity> }).user
+    if (!user?.name) continue
+    const you = clientId === self
+    people.push(h('li', { 'class': 'person', 'title': you ? `${user.name} (you)` : user.name, 'data-testid': 'person' },
+      h('span', { class: 'avatar', style: `background:${safeColor(user.color)}` }, initials(user.name)),
+      h('span', { class: 'person-name' }, you ? `${user.name} (you)` : user.name),
+    ))
+  }
+  list.replaceChildren(...people)
+}
+
+function initials(name: string): string {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((part) => part[0]!.toUpperCase()).join('')
+}
+
+function safeColor(color: unknown): string {
+  return typeof color === 'string' && /^#[0-9a-f]{6}$/i.test(color) ? color : '#64748b'
+}
