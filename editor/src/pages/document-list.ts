@@ -51,7 +51,8 @@ export async function renderDocumentList(root: HTMLElement): Promise<void> {
 }
 
 function openDocument(name: string): void {
-  location.assign(`/d/${encodeURIComponent(name)}`)
+  // Spaces are the most common thing a name may not hold; the server refuses the rest.
+  location.assign(`/d/${encodeURIComponent(name.replace(/\s+/g, '-'))}`)
 }
 
 function newName(): string {
