@@ -6,6 +6,26 @@ export interface DocumentInfo {
   readonly updatedAt: Date
 }
 
+/** A saved copy of a document's whole state. */
+export interface VersionInfo {
+  /** Sorts by creation time. */
+  readonly id: string
+  readonly createdAt: Date
+  readonly label: string | null
+  /** The `sub` of whoever took it; null for automatic versions. */
+  readonly author: string | null
+  /** Bytes of the saved state. */
+  readonly size: number
+}
+
+/** What a caller gives to save a version. */
+export interface NewVersion {
+  readonly label: string | null
+  readonly author: string | null
+  /** The whole state as one update. */
+  readonly state: Uint8Array
+}
+
 /**
  * Where documents live between server restarts. Every document is a sequence of
  * Yjs updates; a store only has to keep them and hand them back merged.
@@ -25,7 +45,14 @@ export interface DocumentStore {
   info(name: string): Promise<DocumentInfo | null>
   /** Every stored document, ordered by name. */
   list(): Promise<DocumentInfo[]>
+  /** Deletes the document and all its versions. */
   delete(name: string): Promise<void>
+  /** Saves a version of a document. */
+  saveVersion(name: string, version: NewVersion): Promise<VersionInfo>
+  /** The versions of a document, newest first. */
+  listVersions(name: string): Promise<VersionInfo[]>
+  /** A version's state, or null when there is no such version. */
+  loadVersion(name: string, id: string): Promise<Uint8Array | null>
   /** Waits for pending writes, then releases the store. */
   close(): Promise<void>
 }
@@ -36,4 +63,9 @@ export class StoreError extends Error {
     super(message, options)
     this.name = 'StoreError'
   }
+}
+
+/** A new version id: creation time in base 36, then randomness; ids sort by time. */
+export function newVersionId(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
 }

@@ -1,9 +1,9 @@
 import * as buffer from 'lib0/buffer'
 import * as encoding from 'lib0/encoding'
-import { getAllDocsKeys, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
+import { getAllDocsKeys, getLevelBulkEntries, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
-import type { DocumentInfo, DocumentStore } from './document-store.js'
-import { StoreError } from './document-store.js'
+import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
+import { newVersionId, StoreError } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 export interface LevelDbStoreOptions {
@@ -34,6 +34,10 @@ const metaKey = (name: string): Key => ['v1', name, 'meta', 'tandem']
 const stateVectorKey = (name: string): Key => ['v1_sv', name]
 const firstKey = (name: string): Key => ['v1', name]
 const lastKey = (name: string): Key => ['v1', name, 'zzzzzzz']
+// Versions live inside the document's key range, so deleting a document deletes them.
+// Key strings are length-prefixed: these must stay shorter than 'zzzzzzz' to sort before it.
+const versionMetaKey = (name: string, id: string): Key => ['v1', name, 'vmeta', id]
+const versionStateKey = (name: string, id: string): Key => ['v1', name, 'vstate', id]
 
 /**
  * Documents in a LevelDB directory, on y-leveldb.
@@ -130,6 +134,42 @@ export class LevelDbStore implements DocumentStore {
     })
   }
 
+  saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
+    return this.#run('save version of', name, async (db) => {
+      const info: VersionInfo = {
+        id: newVersionId(),
+        createdAt: new Date(),
+        label: version.label,
+        author: version.author,
+        size: version.state.byteLength,
+      }
+      await db.batch([
+        { type: 'put', key: versionStateKey(name, info.id), value: version.state },
+        { type: 'put', key: versionMetaKey(name, info.id), value: encodeVersion(info) },
+      ])
+      return info
+    })
+  }
+
+  listVersions(name: string): Promise<VersionInfo[]> {
+    return this.#run('list versions of', name, async (db) => {
+      const entries = await getLevelBulkEntries(db as never, {
+        gte: ['v1', name, 'vmeta'],
+        lt: ['v1', name, 'vmetb'],
+        keys: true,
+        values: true,
+      })
+      return entries.map((entry) => decodeVersion(entry.value)).reverse()
+    })
+  }
+
+  loadVersion(name: string, id: string): Promise<Uint8Array | null> {
+    return this.#run('load version of', name, async (db) => {
+      const [state] = await db.getMany([versionStateKey(name, id)])
+      return state ?? null
+    })
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     await this.#run('close', '*', (db) => db.close())
@@ -206,6 +246,27 @@ export class LevelDbStore implements DocumentStore {
       })
     })
   }
+}
+
+function encodeVersion(info: VersionInfo): Uint8Array {
+  return buffer.encodeAny({
+    id: info.id,
+    createdAt: info.createdAt.getTime(),
+    label: info.label,
+    author: info.author,
+    size: info.size,
+  })
+}
+
+function decodeVersion(value: Uint8Array): VersionInfo {
+  const raw = buffer.decodeAny(value) as {
+    id: string
+    createdAt: number
+    label: string | null
+    author: string | null
+    size: number
+  }
+  return { ...raw, createdAt: new Date(raw.createdAt) }
 }
 
 function encodeMeta(meta: Meta): Uint8Array {

@@ -1,5 +1,5 @@
-import type { DocumentInfo, DocumentStore } from './document-store.js'
-import { StoreError } from './document-store.js'
+import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
+import { newVersionId, StoreError } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 interface StoredDocument {
@@ -11,6 +11,7 @@ interface StoredDocument {
 /** Keeps documents in process memory. For tests and throwaway servers. */
 export class MemoryStore implements DocumentStore {
   readonly #documents = new Map<string, StoredDocument>()
+  readonly #versions = new Map<string, Array<{ info: VersionInfo, state: Uint8Array }>>()
   #closed = false
 
   async load(name: string): Promise<Uint8Array | null> {
@@ -63,6 +64,32 @@ export class MemoryStore implements DocumentStore {
   async delete(name: string): Promise<void> {
     this.#assertOpen()
     this.#documents.delete(name)
+    this.#versions.delete(name)
+  }
+
+  async saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
+    this.#assertOpen()
+    const info: VersionInfo = {
+      id: newVersionId(),
+      createdAt: new Date(),
+      label: version.label,
+      author: version.author,
+      size: version.state.byteLength,
+    }
+    const versions = this.#versions.get(name) ?? []
+    versions.push({ info, state: version.state })
+    this.#versions.set(name, versions)
+    return info
+  }
+
+  async listVersions(name: string): Promise<VersionInfo[]> {
+    this.#assertOpen()
+    return (this.#versions.get(name) ?? []).map((version) => version.info).reverse()
+  }
+
+  async loadVersion(name: string, id: string): Promise<Uint8Array | null> {
+    this.#assertOpen()
+    return this.#versions.get(name)?.find((version) => version.info.id === id)?.state ?? null
   }
 
   async close(): Promise<void> {

@@ -100,6 +100,36 @@ export function describeDocumentStore(name: string, create: () => Promise<StoreF
       assert.ok((await store.list()).some((entry) => entry.name === unicode))
     })
 
+    it('[DS10] versions keep the state they were given, newest first, with label and author', async () => {
+      const first = editedDocument(3)
+      const second = editedDocument(6)
+      const a = await store.saveVersion('ds10', { label: 'draft', author: 'ada', state: Y.encodeStateAsUpdate(first.doc) })
+      const b = await store.saveVersion('ds10', { label: null, author: null, state: Y.encodeStateAsUpdate(second.doc) })
+      assert.notEqual(a.id, b.id)
+      assert.equal(a.label, 'draft')
+      assert.equal(a.author, 'ada')
+      assert.ok(a.size > 0 && a.createdAt instanceof Date)
+      const listed = await store.listVersions('ds10')
+      assert.deepEqual(listed.map((version) => version.id), [b.id, a.id])
+      assert.deepEqual(listed[1], a)
+      assertSameContent(await store.loadVersion('ds10', a.id), first.doc)
+      assertSameContent(await store.loadVersion('ds10', b.id), second.doc)
+      assert.equal(await store.loadVersion('ds10', 'no-such-version'), null)
+      assert.deepEqual(await store.listVersions('ds10-other'), [])
+    })
+
+    it('[DS11] versions do not count as document content, and go when the document is deleted', async () => {
+      const { doc, updates } = editedDocument(2)
+      await store.append('ds11', updates)
+      const version = await store.saveVersion('ds11', { label: null, author: null, state: Y.encodeStateAsUpdate(doc) })
+      assertSameContent(await store.load('ds11'), doc)
+      await store.compact('ds11')
+      assert.equal((await store.listVersions('ds11')).length, 1)
+      await store.delete('ds11')
+      assert.deepEqual(await store.listVersions('ds11'), [])
+      assert.equal(await store.loadVersion('ds11', version.id), null)
+    })
+
     it('[DS9] after close every operation rejects with a StoreError', async () => {
       const own = await create()
       await own.store.append('ds9', editedDocument(1).updates)

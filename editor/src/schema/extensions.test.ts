@@ -5,7 +5,7 @@ import { documentExtensions } from './extensions.js'
 
 describe('the shared document schema', () => {
   it('[SC1] loads in Node without a DOM and has every node and mark of the toolbar', () => {
-    assert.equal(typeof document, 'undefined')
+    assert.equal(typeof (globalThis as { document?: unknown }).document, 'undefined')
     const schema = getSchema(documentExtensions)
     for (const node of ['doc', 'paragraph', 'heading', 'bulletList', 'orderedList', 'listItem', 'blockquote', 'codeBlock', 'horizontalRule', 'hardBreak', 'text']) {
       assert.ok(schema.nodes[node], `missing node ${node}`)

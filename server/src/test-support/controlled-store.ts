@@ -1,4 +1,9 @@
-import type { DocumentInfo, DocumentStore } from '@tandem/persistence/document-store'
+import type {
+  DocumentInfo,
+  DocumentStore,
+  NewVersion,
+  VersionInfo,
+} from '@tandem/persistence/document-store'
 import { StoreError } from '@tandem/persistence/document-store'
 import { MemoryStore } from '@tandem/persistence/memory-store'
 
@@ -59,6 +64,18 @@ export class ControlledStore implements DocumentStore {
 
   delete(name: string): Promise<void> {
     return this.inner.delete(name)
+  }
+
+  saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
+    return this.inner.saveVersion(name, version)
+  }
+
+  listVersions(name: string): Promise<VersionInfo[]> {
+    return this.inner.listVersions(name)
+  }
+
+  loadVersion(name: string, id: string): Promise<Uint8Array | null> {
+    return this.inner.loadVersion(name, id)
   }
 
   close(): Promise<void> {
