@@ -16,6 +16,8 @@ export interface AppOptions {
   readonly logger: Logger
   /** The built web editor (editor/dist). */
   readonly editorDir: string
+  /** Largest HTTP body accepted (413 past it). */
+  readonly maxBodyBytes: number
 }
 
 /** The HTTP routes. WebSocket upgrades are handled beside it, on the same server. */

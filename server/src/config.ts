@@ -53,6 +53,7 @@ const schema = z.object({
     .default('info'),
   UNLOAD_DELAY_MS: milliseconds.default(30_000),
   PING_INTERVAL_MS: positiveInteger.default(30_000),
+  VERSION_INTERVAL_MS: positiveInteger.default(10 * 60_000),
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ALLOWED_ORIGINS: origins,
   ALLOW_ANONYMOUS: flag.default(false),

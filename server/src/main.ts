@@ -32,6 +32,7 @@ const tandem = await startTandem({
   messagesPerSecond: config.RATE_LIMIT_PER_SECOND,
   messageBurst: config.RATE_LIMIT_BURST,
   processMetrics: true,
+  versionIntervalMs: config.VERSION_INTERVAL_MS,
   host: config.HOST,
   port: config.PORT,
   maxMessageBytes: config.MAX_MESSAGE_BYTES,

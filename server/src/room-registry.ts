@@ -12,7 +12,17 @@ export interface RoomRegistryOptions {
   readonly unloadDelayMs: number
   readonly metrics: Metrics
   readonly onStateless?: StatelessHandler
+  /** Save a version when a document changed and this long passed since the last one. */
+  readonly versionIntervalMs?: number
 }
+
+/** The registry's own peer while it works on a document for the HTTP API: sends nothing. */
+const serverPeer = (): Peer => ({
+  encoder: { id: 'server', encode: () => null },
+  canWrite: true,
+  send: () => {},
+  close: () => {},
+})
 
 type Entry =
   | { readonly state: 'loading', readonly room: Promise<Room> }
@@ -85,6 +95,38 @@ export class RoomRegistry {
     }
   }
 
+  /**
+   * Runs `work` on the document's room, loading it if needed and keeping it loaded until
+   * `work` is done: the HTTP API goes through the same room as every client.
+   */
+  async use<T>(name: string, work: (room: Room) => Promise<T>): Promise<T> {
+    const peer = serverPeer()
+    const room = await this.join(name, peer)
+    try {
+      return await work(room)
+    } finally {
+      room.leave(peer)
+    }
+  }
+
+  /**
+   * Deletes a document: its writes are flushed, its clients closed with 4404, then it and its
+   * versions are removed from the store. Joiners meanwhile wait, then find it empty.
+   */
+  async delete(name: string): Promise<void> {
+    for (;;) {
+      const entry = this.#entries.get(name)
+      if (entry === undefined) break
+      if (entry.state === 'ready') {
+        await this.#retire(name, entry, CloseCode.documentDeleted, () => Promise.resolve())
+        break
+      }
+      if (entry.state === 'loading') await entry.room.catch(() => undefined)
+      else await entry.done
+    }
+    await this.#options.store.delete(name)
+  }
+
   /** Flushes every room, closes its peers with 1001 and unloads it. */
   async close(): Promise<void> {
     this.#closed = true
@@ -110,6 +152,7 @@ export class RoomRegistry {
           logger,
           metrics,
           onStateless,
+          versionIntervalMs: this.#options.versionIntervalMs,
           onEmpty: (empty) => this.#scheduleUnload(empty),
           onFailed: (failed) => this.#forget(failed),
         })
@@ -138,15 +181,25 @@ export class RoomRegistry {
   }
 
   #unload(name: string, entry: Entry & { state: 'ready' }, code: CloseCode): Promise<void> {
+    return this.#retire(name, entry, code, () => this.#options.store.compact(name))
+  }
+
+  /** Flushes a room's writes, closes its peers with `code`, runs `then`, and forgets it. */
+  #retire(
+    name: string,
+    entry: Entry & { state: 'ready' },
+    code: CloseCode,
+    then: () => Promise<void>,
+  ): Promise<void> {
     if (entry.timer !== null) clearTimeout(entry.timer)
     const { room } = entry
     const done = (async () => {
       try {
         await room.flush()
         room.closePeers(code)
-        await this.#options.store.compact(name)
+        await then()
       } catch (error) {
-        this.#options.logger.error({ err: error, document: name }, 'unload could not flush')
+        this.#options.logger.error({ err: error, document: name }, 'could not flush the document')
         room.closePeers(CloseCode.internalError)
       } finally {
         room.destroy()

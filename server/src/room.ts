@@ -1,4 +1,4 @@
-import type { DocumentStore } from '@tandem/persistence/document-store'
+import type { DocumentStore, VersionInfo } from '@tandem/persistence/document-store'
 import { mergeAll } from '@tandem/persistence/merge'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
@@ -19,6 +19,8 @@ export interface RoomOptions {
   readonly metrics: Metrics
   /** Receives stateless messages; without it they are relayed to the other peers. */
   readonly onStateless?: StatelessHandler
+  /** Save a version when the document changed and this long passed since the last one. */
+  readonly versionIntervalMs?: number
 }
 
 /** A server hook for stateless (application) messages sent to a document. */
@@ -27,6 +29,9 @@ export type StatelessHandler = (event: {
   readonly from: Peer
   readonly payload: string
 }) => void
+
+/** The transaction origin of changes the server makes itself (HTTP API, restores). */
+const SERVER_ORIGIN = Symbol('tandem-server')
 
 const STORED: ServerMessage = { type: 'sync-status', applied: true }
 const REFUSED: ServerMessage = { type: 'sync-status', applied: false }
@@ -58,6 +63,9 @@ export class Room {
   #writing: Batch | null = null
   #scheduled = false
   #failure: unknown = undefined
+  #changedSinceVersion = false
+  #savingVersion = false
+  #lastVersionAt = Date.now()
 
   constructor(
     readonly name: string,
@@ -154,6 +162,48 @@ export class Room {
     this.#broadcast({ type: 'stateless', payload }, except)
   }
 
+  /**
+   * Changes the document on the server's behalf (the HTTP API) in one transaction. The
+   * change is stored, relayed and versioned like any client's; resolves once it is stored.
+   */
+  change(edit: (doc: Y.Doc) => void): Promise<void> {
+    this.#assertUsable()
+    const updates: Uint8Array[] = []
+    const capture = (update: Uint8Array, origin: unknown) => {
+      if (origin === SERVER_ORIGIN) updates.push(update)
+    }
+    this.doc.on('update', capture)
+    try {
+      this.doc.transact(() => edit(this.doc), SERVER_ORIGIN)
+    } finally {
+      this.doc.off('update', capture)
+    }
+    if (updates.length > 0) this.#enqueue(null, mergeAll(updates))
+    return this.flush()
+  }
+
+  /** Stores the whole state as it is (so a new, empty document exists); resolves once stored. */
+  storeState(): Promise<void> {
+    this.#assertUsable()
+    this.#enqueue(null, Y.encodeStateAsUpdate(this.doc))
+    return this.flush()
+  }
+
+  /** Merges a Yjs update into the document on the server's behalf; resolves once stored. */
+  applyUpdate(update: Uint8Array): Promise<void> {
+    this.#assertUsable()
+    this.#apply(null, update)
+    return this.flush()
+  }
+
+  /** Saves the current state as a version, once everything applied so far is stored. */
+  async saveVersion(label: string | null, author: string | null): Promise<VersionInfo> {
+    await this.flush()
+    this.#changedSinceVersion = false
+    this.#lastVersionAt = Date.now()
+    return this.#store.saveVersion(this.name, { label, author, state: Y.encodeStateAsUpdate(this.doc) })
+  }
+
   /** Resolves once every update applied so far is in the store. */
   flush(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -186,9 +236,15 @@ export class Room {
     }
     this.#options.metrics.updates.inc()
     Y.applyUpdate(this.doc, update, sender)
+    this.#enqueue(sender, update)
+  }
+
+  /** Adds an applied update to the next store write. */
+  #enqueue(sender: Peer | null, update: Uint8Array): void {
     if (this.#pending === null) this.#pending = { updates: [], senders: [], waiters: [] }
     this.#pending.updates.push(update)
     this.#pending.senders.push(sender)
+    this.#changedSinceVersion = true
     this.#schedule()
   }
 
@@ -242,6 +298,7 @@ export class Room {
         for (const sender of batch.senders) if (sender !== null) this.#send(sender, STORED)
         for (const waiter of batch.waiters) waiter()
         if (this.#pending !== null) this.#schedule()
+        this.#maybeSaveVersion()
       },
       (error: unknown) => this.#fail(error),
     )
@@ -264,6 +321,23 @@ export class Room {
       const others = batch.updates.filter((_, index) => batch.senders[index] !== peer)
       this.#send(peer, { type: 'update', update: mergeAll(others) })
     }
+  }
+
+  /** A version after a period of activity: changed, and the interval passed since the last. */
+  #maybeSaveVersion(): void {
+    const interval = this.#options.versionIntervalMs
+    if (!this.#changedSinceVersion || this.#savingVersion || interval === undefined) return
+    if (Date.now() - this.#lastVersionAt < interval) return
+    this.#savingVersion = true
+    this.saveVersion(null, null)
+      .catch((error: unknown) => this.#logger.error({ err: error, document: this.name }, 'automatic version failed'))
+      .finally(() => {
+        this.#savingVersion = false
+      })
+  }
+
+  #assertUsable(): void {
+    if (this.#failure !== undefined) throw new Error(`document ${this.name} failed to store and is closing`)
   }
 
   #afterDurable(callback: (error?: unknown) => void): void {

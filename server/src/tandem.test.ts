@@ -51,6 +51,7 @@ describe('server lifecycle and HTTP', () => {
       metrics,
       logger,
       editorDir: '/nonexistent',
+      maxBodyBytes: 1024,
     })
     assert.deepEqual(await (await app.request('/healthz')).json(), { status: 'ok' })
     assert.equal((await app.request('/readyz')).status, 200)

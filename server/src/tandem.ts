@@ -37,6 +37,8 @@ export interface TandemOptions {
   readonly processMetrics?: boolean
   /** The built web editor; defaults to editor/dist of this checkout. */
   readonly editorDir?: string
+  /** Save a version when a document changed and this long passed since the last one. */
+  readonly versionIntervalMs?: number
 }
 
 /** A running server. */
@@ -61,6 +63,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     metrics,
     unloadDelayMs: options.unloadDelayMs,
     onStateless: options.onStateless,
+    versionIntervalMs: options.versionIntervalMs ?? 10 * 60_000,
   })
   const gateway = new WebSocketGateway({
     registry,
@@ -89,6 +92,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     metrics,
     logger,
     editorDir: options.editorDir ?? DEFAULT_EDITOR_DIR,
+    maxBodyBytes: options.maxMessageBytes,
   })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head))

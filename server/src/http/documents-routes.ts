@@ -1,25 +1,51 @@
-import type { DocumentStore } from '@tandem/persistence/document-store'
+import type { DocumentStore, VersionInfo } from '@tandem/persistence/document-store'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { Authenticator } from '../auth/authenticator.js'
 import { type Access, coversAll, mayAccess } from '../auth/authorize.js'
 import type { Principal } from '../auth/principal.js'
+import { contentTypes, exportContent, type Format, formats, toNode, replaceContent } from '../content/formats.js'
 import { parseDocumentName } from '../document-name.js'
 import type { RoomRegistry } from '../room-registry.js'
 import { ApiError } from './api-error.js'
 import { type AuthEnv, bearerAuth } from './bearer-auth.js'
+import { readContent, writeContent } from './request-content.js'
+import * as Y from 'yjs'
 
 export interface DocumentsRoutesOptions {
   readonly store: DocumentStore
   readonly registry: RoomRegistry
   readonly authenticator: Authenticator
+  /** Largest request body accepted; larger gets 413. */
+  readonly maxBodyBytes: number
 }
 
 const PAGE_SIZE = 100
 
-/** `/api/documents`: what a backend scripts against. */
-export function documentsRoutes({ store, registry, authenticator }: DocumentsRoutesOptions) {
+/** `/api/documents`: what a backend scripts against (DESIGN.md, HTTP document API). */
+export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }: DocumentsRoutesOptions) {
   const api = new Hono<AuthEnv>()
   api.use('*', bearerAuth(authenticator))
+  api.use('*', bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `the body is larger than ${maxBodyBytes} bytes`)
+    },
+  }))
+
+  /** Metadata of a document that exists, or a 404. */
+  const describe = async (name: string) => {
+    const info = await store.info(name)
+    const room = registry.loaded(name)
+    if (info === null && room === undefined) throw new ApiError(404, 'not_found', `no document named ${name}`)
+    return {
+      name,
+      size: info?.size ?? 0,
+      updatedAt: (info?.updatedAt ?? new Date()).toISOString(),
+      clients: room?.peerCount ?? 0,
+      editors: room?.editors() ?? [],
+    }
+  }
 
   api.get('/', async (c) => {
     const principal = c.get('principal')
@@ -29,7 +55,8 @@ export function documentsRoutes({ store, registry, authenticator }: DocumentsRou
     }
     const all = await store.list()
     const start = Math.max(0, Number.parseInt(c.req.query('cursor') ?? '0', 10) || 0)
-    const page = all.slice(start, start + PAGE_SIZE)
+    const limit = Math.min(PAGE_SIZE, Math.max(1, Number.parseInt(c.req.query('limit') ?? `${PAGE_SIZE}`, 10) || PAGE_SIZE))
+    const page = all.slice(start, start + limit)
     return c.json({
       documents: page.map((info) => ({
         name: info.name,
@@ -38,21 +65,109 @@ export function documentsRoutes({ store, registry, authenticator }: DocumentsRou
         clients: registry.loaded(info.name)?.peerCount ?? 0,
         editors: registry.loaded(info.name)?.editors() ?? [],
       })),
-      nextCursor: start + PAGE_SIZE < all.length ? String(start + PAGE_SIZE) : null,
+      nextCursor: start + limit < all.length ? String(start + limit) : null,
     })
+  })
+
+  api.post('/', async (c) => {
+    const principal = c.get('principal')
+    const requested = c.req.query('name')
+    let name: string
+    if (requested === undefined) {
+      if (!coversAll(principal) || principal.role === 'read') {
+        throw new ApiError(403, 'forbidden', 'creating a document without a name needs a write token for "*"')
+      }
+      name = `doc-${new Date().toISOString().slice(0, 10)}-${Math.random().toString(36).slice(2, 10)}`
+    } else {
+      name = authorized(principal, requested, 'write')
+    }
+    const content = await readContent(c)
+    if (registry.loaded(name) !== undefined || (await store.info(name)) !== null) {
+      throw new ApiError(409, 'conflict', `a document named ${name} exists`)
+    }
+    await registry.use(name, async (room) => {
+      if (content === null) await room.storeState()
+      else await writeContent(room, content, principal.user)
+    })
+    c.header('Location', `/api/documents/${encodeURIComponent(name)}`)
+    return c.json({ name }, 201)
   })
 
   api.get('/:name', async (c) => {
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
-    const info = await store.info(name)
-    if (info === null) throw new ApiError(404, 'not_found', `no document named ${name}`)
-    return c.json({
-      name,
-      size: info.size,
-      updatedAt: info.updatedAt.toISOString(),
-      clients: registry.loaded(name)?.peerCount ?? 0,
-    })
+    return c.json(await describe(name))
   })
+
+  api.delete('/:name', async (c) => {
+    const name = authorized(c.get('principal'), c.req.param('name'), 'admin')
+    await describe(name)
+    await registry.delete(name)
+    return c.body(null, 204)
+  })
+
+  api.get('/:name/content', async (c) => {
+    const name = authorized(c.get('principal'), c.req.param('name'), 'read')
+    const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
+    await describe(name)
+    const body = await registry.use(name, async (room) => exportContent(room.doc, format))
+    return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
+  })
+
+  api.put('/:name/content', async (c) => {
+    const principal = c.get('principal')
+    const name = authorized(principal, c.req.param('name'), 'write')
+    const content = await readContent(c)
+    if (content === null) throw new ApiError(400, 'empty_body', 'send the content to write')
+    await registry.use(name, (room) => writeContent(room, content, principal.user))
+    return c.json(await describe(name))
+  })
+
+  api.get('/:name/versions', async (c) => {
+    const name = authorized(c.get('principal'), c.req.param('name'), 'read')
+    await describe(name)
+    const versions = await store.listVersions(name)
+    return c.json({ versions: versions.map(versionJson) })
+  })
+
+  api.post('/:name/versions', async (c) => {
+    const principal = c.get('principal')
+    const name = authorized(principal, c.req.param('name'), 'write')
+    const label = await readLabel(c.req.raw)
+    await describe(name)
+    const version = await registry.use(name, (room) => room.saveVersion(label, principal.user))
+    return c.json(versionJson(version), 201)
+  })
+
+  api.get('/:name/versions/:id/content', async (c) => {
+    const name = authorized(c.get('principal'), c.req.param('name'), 'read')
+    const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
+    const doc = await loadVersion(name, c.req.param('id'))
+    const body = exportContent(doc, format)
+    doc.destroy()
+    return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
+  })
+
+  api.post('/:name/versions/:id/restore', async (c) => {
+    const principal = c.get('principal')
+    const name = authorized(principal, c.req.param('name'), 'write')
+    const id = c.req.param('id')
+    const version = await loadVersion(name, id)
+    const node = toNode(version)
+    version.destroy()
+    await registry.use(name, async (room) => {
+      await room.saveVersion('before restore', principal.user)
+      await room.change((doc) => replaceContent(doc, node))
+    })
+    return c.json({ ...(await describe(name)), restored: id })
+  })
+
+  async function loadVersion(name: string, id: string): Promise<Y.Doc> {
+    const state = await store.loadVersion(name, id)
+    if (state === null) throw new ApiError(404, 'not_found', `no version ${id} of ${name}`)
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, state)
+    return doc
+  }
 
   return api
 }
@@ -65,4 +180,43 @@ export function authorized(principal: Principal, raw: string, access: Access): s
     throw new ApiError(403, 'forbidden', `the token may not ${access} ${name}`)
   }
   return name
+}
+
+const accepted: Array<[string, Format]> = [
+  ['application/json', 'json'],
+  ['text/html', 'html'],
+  ['text/markdown', 'markdown'],
+  ['text/plain', 'text'],
+  ['application/octet-stream', 'yjs'],
+]
+
+/** `?format=` wins over `Accept`; JSON when neither says. */
+function requestedFormat(query: string | undefined, accept: string | undefined): Format {
+  if (query !== undefined) {
+    if ((formats as readonly string[]).includes(query)) return query as Format
+    throw new ApiError(400, 'unknown_format', `format must be one of ${formats.join(', ')}`)
+  }
+  for (const [type, format] of accepted) if (accept?.includes(type)) return format
+  return 'json'
+}
+
+function versionJson(version: VersionInfo) {
+  return { ...version, createdAt: version.createdAt.toISOString() }
+}
+
+async function readLabel(request: Request): Promise<string | null> {
+  const text = await request.text()
+  if (text.trim() === '') return null
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'the body must be JSON: { "label"?: string }')
+  }
+  const label = (body as { label?: unknown } | null)?.label
+  if (label === undefined || label === null) return null
+  if (typeof label !== 'string' || label.length > 200) {
+    throw new ApiError(400, 'invalid_label', 'label must be a string of at most 200 characters')
+  }
+  return label
 }
