@@ -1,4 +1,4 @@
-import { getSchema, getText, type JSONContent } from '@tiptap/core'
+import { getSchema, type JSONContent } from '@tiptap/core'
 import { generateJSON } from '@tiptap/html/server'
 import { MarkdownManager } from '@tiptap/markdown'
 import type { Node as ProseMirrorNode, Schema } from '@tiptap/pm/model'
@@ -48,7 +48,7 @@ export function exportContent(doc: Y.Doc, format: Format): string | Uint8Array {
     case 'markdown':
       return markdown.serialize(node.toJSON())
     case 'text':
-      return getText(node, { blockSeparator: '\n\n' })
+      return plainText(node)
   }
 }
 
@@ -80,4 +80,15 @@ export function parseContent(kind: 'html' | 'markdown' | 'json', body: string): 
  */
 export function replaceContent(doc: Y.Doc, node: ProseMirrorNode): void {
   updateYFragment(doc, doc.getXmlFragment(CONTENT_FIELD), node, { mapping: new Map(), isOMark: new Map() })
+}
+
+/** Plain text: each text block (paragraph, heading, code…) on its own, blank lines between. */
+function plainText(root: ProseMirrorNode): string {
+  const blocks: string[] = []
+  root.descendants((node) => {
+    if (!node.isTextblock) return true
+    blocks.push(node.textBetween(0, node.content.size, undefined, (leaf) => (leaf.type.name === 'hardBreak' ? '\n' : '')))
+    return false
+  })
+  return blocks.join('\n\n')
 }
