@@ -79,6 +79,11 @@ export class Room {
     this.#options = options
   }
 
+  /** Whether anything was ever written to the document (an empty room is just a meeting place). */
+  get hasContent(): boolean {
+    return this.doc.store.clients.size > 0
+  }
+
   get peerCount(): number {
     return this.#peers.size
   }

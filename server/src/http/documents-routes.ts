@@ -37,7 +37,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
   const describe = async (name: string) => {
     const info = await store.info(name)
     const room = registry.loaded(name)
-    if (info === null && room === undefined) throw new ApiError(404, 'not_found', `no document named ${name}`)
+    if (info === null && !room?.hasContent) throw new ApiError(404, 'not_found', `no document named ${name}`)
     return {
       name,
       size: info?.size ?? 0,
@@ -82,7 +82,8 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
       name = authorized(principal, requested, 'write')
     }
     const content = await readContent(c)
-    if (registry.loaded(name) !== undefined || (await store.info(name)) !== null) {
+    // A document people have open but nobody has written to does not exist yet.
+    if (registry.loaded(name)?.hasContent || (await store.info(name)) !== null) {
       throw new ApiError(409, 'conflict', `a document named ${name} exists`)
     }
     await registry.use(name, async (room) => {
