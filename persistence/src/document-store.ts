@@ -65,7 +65,18 @@ export class StoreError extends Error {
   }
 }
 
+/** The metadata of a version about to be saved: a new id, now, and the caller's details. */
+export function newVersionInfo(version: NewVersion): VersionInfo {
+  return {
+    id: newVersionId(),
+    createdAt: new Date(),
+    label: version.label,
+    author: version.author,
+    size: version.state.byteLength,
+  }
+}
+
 /** A new version id: creation time in base 36, then randomness; ids sort by time. */
-export function newVersionId(now = Date.now()): string {
+function newVersionId(now = Date.now()): string {
   return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
 }

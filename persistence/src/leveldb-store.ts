@@ -3,7 +3,7 @@ import * as encoding from 'lib0/encoding'
 import { getAllDocsKeys, getLevelBulkEntries, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
 import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
-import { newVersionId, StoreError } from './document-store.js'
+import { newVersionInfo, StoreError } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 export interface LevelDbStoreOptions {
@@ -136,13 +136,7 @@ export class LevelDbStore implements DocumentStore {
 
   saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
     return this.#run('save version of', name, async (db) => {
-      const info: VersionInfo = {
-        id: newVersionId(),
-        createdAt: new Date(),
-        label: version.label,
-        author: version.author,
-        size: version.state.byteLength,
-      }
+      const info = newVersionInfo(version)
       await db.batch([
         { type: 'put', key: versionStateKey(name, info.id), value: version.state },
         { type: 'put', key: versionMetaKey(name, info.id), value: encodeVersion(info) },

@@ -1,5 +1,5 @@
 import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
-import { newVersionId, StoreError } from './document-store.js'
+import { newVersionInfo, StoreError } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 interface StoredDocument {
@@ -69,13 +69,7 @@ export class MemoryStore implements DocumentStore {
 
   async saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
     this.#assertOpen()
-    const info: VersionInfo = {
-      id: newVersionId(),
-      createdAt: new Date(),
-      label: version.label,
-      author: version.author,
-      size: version.state.byteLength,
-    }
+    const info = newVersionInfo(version)
     const versions = this.#versions.get(name) ?? []
     versions.push({ info, state: version.state })
     this.#versions.set(name, versions)
