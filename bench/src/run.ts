@@ -1,0 +1,247 @@
+// `npm run bench`: the same scenarios against Tandem and the servers people use today, in
+// one invocation, reported as ratios (absolute numbers drift on a shared 2-core machine).
+import { type ChildProcess, fork } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { WorkerConfig, WorkerResult } from './load/worker.js'
+import { cpuSeconds, memory } from './proc-stats.js'
+import { launch, type Target, targets } from './targets.js'
+
+interface Scenario {
+  readonly name: string
+  readonly description: string
+  readonly documents: number
+  readonly clientsPerDocument: number
+  readonly writersPerDocument: number
+  readonly writeRate: number
+  readonly awarenessRate: number
+  /** Idle: connect everyone, measure memory, write nothing. */
+  readonly idle?: boolean
+}
+
+const scenarios: Record<string, Scenario> = {
+  fanout: {
+    name: 'fan-out',
+    description: '1 document, 200 clients, 5 writers at 20 updates/s',
+    documents: 1,
+    clientsPerDocument: 200,
+    writersPerDocument: 5,
+    writeRate: 20,
+    awarenessRate: 0,
+  },
+  presence: {
+    name: 'many documents with presence',
+    description: '200 documents × 5 clients, 1 writer at 5/s each, awareness at 1 Hz from everyone',
+    documents: 200,
+    clientsPerDocument: 5,
+    writersPerDocument: 1,
+    writeRate: 5,
+    awarenessRate: 1,
+  },
+  idle: {
+    name: 'idle memory',
+    description: '5,000 connections over 1,000 documents',
+    documents: 1000,
+    clientsPerDocument: 5,
+    writersPerDocument: 0,
+    writeRate: 1,
+    awarenessRate: 0,
+    idle: true,
+  },
+}
+
+const smokeScenario: Scenario = {
+  name: 'smoke',
+  description: '2 documents × 4 clients, 1 writer at 10/s (harness check only)',
+  documents: 2,
+  clientsPerDocument: 4,
+  writersPerDocument: 1,
+  writeRate: 10,
+  awarenessRate: 1,
+}
+
+interface Row {
+  target: string
+  connected: number
+  delivered: number
+  expected: number
+  p50: number
+  p99: number
+  cpuMicrosPerUpdate: number
+  rssMb: number
+  rssPerConnectionKb: number
+  syncP50: number
+}
+
+const { values } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: 'fanout,presence,idle' },
+    targets: { type: 'string', default: 'tandem,relay,y-websocket-server,y-websocket-server-leveldb,hocuspocus' },
+    measure: { type: 'string', default: '15' },
+    workers: { type: 'string', default: '1' },
+    smoke: { type: 'boolean', default: false },
+  },
+})
+
+const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
+let nextPort = 20_000 + Math.floor(Math.random() * 20_000)
+
+async function runOne(scenario: Scenario, target: Target, measureMs: number, workerCount: number): Promise<Row> {
+  const port = nextPort++
+  const server = await launch(target, port)
+  const pid = server.process.pid!
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const baseline = memory(pid).rss
+  const documents = Array.from({ length: scenario.documents }, (_, index) => `bench-${scenario.name.replace(/\W+/g, '-')}-${index}`)
+  const warmupMs = Math.min(3000, Math.max(1000, measureMs / 5))
+  const workers: ChildProcess[] = []
+  const results: Array<Promise<WorkerResult | null>> = []
+  const connected: Array<Promise<number>> = []
+  for (let w = 0; w < workerCount; w++) {
+    const config: WorkerConfig = {
+      urlTemplate: target.urlTemplate(port),
+      protocol: target.protocol,
+      documents: documents.filter((_, index) => index % workerCount === w),
+      clientsPerDocument: scenario.clientsPerDocument,
+      writersPerDocument: scenario.writersPerDocument,
+      writeRate: scenario.writeRate,
+      awarenessRate: scenario.awarenessRate,
+      warmupMs,
+      measureMs,
+      drainMs: 2000,
+      waitForSync: target.syncs,
+      holdOnly: scenario.idle ?? false,
+    }
+    const child = fork(workerPath, [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    workers.push(child)
+    connected.push(new Promise((resolve) => child.on('message', (message: { type: string, connected?: number }) => {
+      if (message.type === 'connected') resolve(message.connected!)
+    })))
+    results.push(new Promise((resolve) => {
+      child.on('message', (message: { type: string, result?: WorkerResult }) => {
+        if (message.type === 'result') resolve(message.result!)
+      })
+      child.on('exit', () => resolve(null))
+    }))
+  }
+  const connections = (await Promise.all(connected)).reduce((a, b) => a + b, 0)
+  let row: Row
+  if (scenario.idle) {
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const { rss } = memory(pid)
+    for (const child of workers) child.send('stop')
+    await Promise.all(results)
+    row = empty(target, connections)
+    row.rssMb = rss / 2 ** 20
+    row.rssPerConnectionKb = (rss - baseline) / connections / 1024
+  } else {
+    await new Promise((resolve) => setTimeout(resolve, warmupMs))
+    const cpuStart = cpuSeconds(pid)
+    await new Promise((resolve) => setTimeout(resolve, measureMs))
+    const cpuEnd = cpuSeconds(pid)
+    const { rss } = memory(pid)
+    const done = (await Promise.all(results)).filter((result): result is WorkerResult => result !== null)
+    const latencies = done.flatMap((result) => result.latenciesMs).sort((a, b) => a - b)
+    const syncs = done.flatMap((result) => result.syncTimesMs).sort((a, b) => a - b)
+    const delivered = done.reduce((sum, result) => sum + result.delivered, 0)
+    row = {
+      ...empty(target, connections),
+      delivered,
+      expected: done.reduce((sum, result) => sum + result.expected, 0),
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      cpuMicrosPerUpdate: delivered === 0 ? Number.NaN : ((cpuEnd - cpuStart) * 1e6) / delivered,
+      rssMb: rss / 2 ** 20,
+      syncP50: percentile(syncs, 0.5),
+    }
+  }
+  await server.stop()
+  return row
+}
+
+function empty(target: Target, connected: number): Row {
+  const none = Number.NaN
+  return {
+    target: target.name,
+    connected,
+    delivered: 0,
+    expected: 0,
+    p50: none,
+    p99: none,
+    cpuMicrosPerUpdate: none,
+    rssMb: none,
+    rssPerConnectionKb: none,
+    syncP50: none,
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
+}
+
+const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : value.toFixed(digits))
+
+function table(scenario: Scenario, rows: Row[]): string {
+  const lines = [`### ${scenario.name}: ${scenario.description}`, '']
+  if (scenario.idle) {
+    lines.push('| server | connections | RSS MB | RSS per connection KB |', '|---|---|---|---|')
+    for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.rssMb)} | ${fixed(row.rssPerConnectionKb)} |`)
+  } else {
+    lines.push('| server | delivered / expected | loss | p50 ms | p99 ms | CPU µs per delivered update | RSS MB | first sync p50 ms |', '|---|---|---|---|---|---|---|---|')
+    for (const row of rows) {
+      const loss = row.expected === 0 ? Number.NaN : (100 * Math.max(0, row.expected - row.delivered)) / row.expected
+      lines.push(`| ${row.target} | ${row.delivered} / ${row.expected} | ${fixed(loss, 2)}% | ${fixed(row.p50)} | ${fixed(row.p99)} | ${fixed(row.cpuMicrosPerUpdate)} | ${fixed(row.rssMb)} | ${fixed(row.syncP50)} |`)
+    }
+  }
+  const tandem = rows.find((row) => row.target === targets.tandem!.name)
+  if (tandem !== undefined) {
+    lines.push('', 'Tandem against each (below 1 is better for Tandem):', '')
+    for (const row of rows) {
+      if (row === tandem) continue
+      lines.push(scenario.idle
+        ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
+        : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
+    }
+  }
+  return lines.join('\n')
+}
+
+const measureMs = Number(values.measure) * 1000
+const chosen = values.smoke ? [smokeScenario] : values.scenarios.split(',').map((name) => {
+  const scenario = scenarios[name]
+  if (!scenario) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`)
+  return scenario
+})
+const chosenTargets = (values.smoke ? ['tandem', 'relay'] : values.targets.split(',')).map((name) => {
+  const target = targets[name]
+  if (!target) throw new Error(`unknown target ${name}; known: ${Object.keys(targets).join(', ')}`)
+  return target
+})
+
+const sections: string[] = []
+for (const scenario of chosen) {
+  const rows: Row[] = []
+  for (const target of chosenTargets) {
+    process.stderr.write(`${scenario.name} · ${target.name} …\n`)
+    rows.push(await runOne(scenario, target, values.smoke ? 2000 : measureMs, Number(values.workers)))
+  }
+  const section = table(scenario, rows)
+  sections.push(section)
+  process.stdout.write(`${section}\n\n`)
+  if (values.smoke) {
+    const tandem = rows[0]!
+    if (tandem.delivered === 0 || tandem.delivered < tandem.expected) {
+      process.stderr.write(`smoke: Tandem delivered ${tandem.delivered} of ${tandem.expected}\n`)
+      process.exit(1)
+    }
+  }
+}
+
+if (!values.smoke) {
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
+  writeFileSync(new URL('../RESULTS.md', import.meta.url), `# Benchmark results\n\nLatest run: ${new Date().toISOString()}\n\nMachine: ${machine}\n\nCommand: \`${command}\`\n\n${sections.join('\n\n')}\n`)
+}

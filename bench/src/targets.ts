@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Protocol } from './load/frames.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+/** A server the same scenario runs against. */
+export interface Target {
+  readonly name: string
+  readonly protocol: Protocol
+  /** Whether the server answers sync step 1 (the raw relay does not). */
+  readonly syncs: boolean
+  urlTemplate(port: number): string
+  start(port: number, dataDir: string): ChildProcess
+}
+
+const node = (args: string[], env: Record<string, string>) =>
+  spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+
+const yWebsocketServer = join(root, 'node_modules/@y/websocket-server/src/server.js')
+
+export const targets: Record<string, Target> = {
+  'tandem': {
+    name: 'Tandem (LevelDB)',
+    protocol: 'y-websocket',
+    syncs: true,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
+    start: (port, dataDir) => node([join(root, 'server/dist/main.js')], {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      // The bench measures throughput, not the abuse limits.
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      NODE_ENV: 'development',
+    }),
+  },
+  'y-websocket-server': {
+    name: '@y/websocket-server 0.1.1',
+    protocol: 'y-websocket',
+    syncs: true,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}/{doc}`,
+    start: (port) => node([yWebsocketServer], { HOST: '127.0.0.1', PORT: String(port) }),
+  },
+  'y-websocket-server-leveldb': {
+    name: '@y/websocket-server 0.1.1 + y-leveldb',
+    protocol: 'y-websocket',
+    syncs: true,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}/{doc}`,
+    start: (port, dataDir) => node([yWebsocketServer], { HOST: '127.0.0.1', PORT: String(port), YPERSISTENCE: dataDir }),
+  },
+  'hocuspocus': {
+    name: '@hocuspocus/server 4.7 (memory)',
+    protocol: 'hocuspocus',
+    syncs: true,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}`,
+    start: (port) => node([join(root, 'bench/src/servers/hocuspocus.mjs')], { PORT: String(port) }),
+  },
+  'relay': {
+    name: 'raw relay (no CRDT)',
+    protocol: 'y-websocket',
+    syncs: false,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}/{doc}`,
+    start: (port) => node([join(root, 'bench/src/servers/relay.mjs')], { PORT: String(port) }),
+  },
+}
+
+/** Starts a target on a fresh port and data directory; resolves when it accepts connections. */
+export async function launch(target: Target, port: number): Promise<{ process: ChildProcess, stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-'))
+  const child = target.start(port, dataDir)
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${target.name} exited with ${child.exitCode}`)
+    if (await accepts(port)) break
+    if (Date.now() > deadline) throw new Error(`${target.name} did not start`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    process: child,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGKILL')
+        await exited
+      }
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
