@@ -29,7 +29,7 @@ export const targets: Record<string, Target> = {
     protocol: 'y-websocket',
     syncs: true,
     urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
-    start: (port, dataDir) => node([join(root, 'server/dist/main.js')], {
+    start: (port, dataDir) => node([...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), join(root, 'server/dist/main.js')], {
       PORT: String(port),
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
@@ -85,8 +85,11 @@ export async function launch(target: Target, port: number): Promise<{ process: C
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGKILL')
+        // SIGTERM first, so a server started with --cpu-prof can write its profile.
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
         await exited
+        clearTimeout(timer)
       }
       rmSync(dataDir, { recursive: true, force: true })
     },

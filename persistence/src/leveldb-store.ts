@@ -22,6 +22,17 @@ interface Level {
   close(): Promise<void>
 }
 
+type Operation = { type: 'put', key: Key, value: Uint8Array } | { type: 'del', key: Key }
+
+interface Tracked {
+  /** Stored updates. */
+  count: number
+  /** The clock of the newest stored update; -1 when there is none. */
+  last: number
+  /** Bytes stored. */
+  size: number
+}
+
 interface Meta {
   size: number
   updatedAt: number
@@ -52,8 +63,9 @@ const versionStateKey = (name: string, id: string): Key => ['v1', name, 'vstate'
 export class LevelDbStore implements DocumentStore {
   readonly #persistence: LeveldbPersistence
   readonly #compactAfter: number
-  // Stored update count and last clock of the documents this process has touched.
-  readonly #clocks = new Map<string, { count: number, last: number }>()
+  // What is on disk for the documents this process has touched, so appends read nothing.
+  readonly #tracked = new Map<string, Tracked>()
+  #queue: Array<{ name: string, update: Uint8Array, resolve(): void, reject(error: unknown): void }> = []
   #closed = false
 
   constructor(directory: string, options: LevelDbStoreOptions = {}) {
@@ -66,42 +78,75 @@ export class LevelDbStore implements DocumentStore {
       const entries = await getLevelUpdatesEntries(db, name)
       if (entries.length === 0) return null
       const last = entries[entries.length - 1]!.key[3] as number
-      this.#clocks.set(name, { count: entries.length, last })
+      const [metaValue] = await db.getMany([metaKey(name)])
+      const size = metaValue === undefined
+        ? entries.reduce((sum, entry) => sum + entry.value.byteLength, 0)
+        : decodeMeta(metaValue).size
+      this.#tracked.set(name, { count: entries.length, last, size })
       const update = mergeAll(entries.map((entry) => entry.value))
       if (entries.length > this.#compactAfter) await this.#compact(db, name, entries)
       return update
     })
   }
 
-  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
-    if (updates.length === 0) return
+  append(name: string, updates: readonly Uint8Array[]): Promise<void> {
+    if (updates.length === 0) return Promise.resolve()
     const update = mergeAll(updates)
-    const count = await this.#run('append', name, async (db) => {
-      const clock = await this.#clock(db, name)
-      const [metaValue] = await db.getMany([metaKey(name)])
-      const meta = metaValue === undefined ? null : decodeMeta(metaValue)
-      const next = clock.last + 1
-      const operations: Parameters<Level['batch']>[0] = [
-        { type: 'put', key: updateKey(name, next), value: update },
-        {
-          type: 'put',
-          key: metaKey(name),
-          value: encodeMeta({ size: (meta?.size ?? 0) + update.byteLength, updatedAt: Date.now() }),
-        },
-      ]
-      if (clock.last === -1) {
-        operations.push({
-          type: 'put',
-          key: stateVectorKey(name),
-          value: encodeStateVectorRecord(Y.encodeStateVectorFromUpdate(update), 0),
-        })
-      }
-      await db.batch(operations)
-      clock.last = next
-      clock.count += 1
-      return clock.count
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ name, update, resolve, reject })
+      if (this.#queue.length === 1) setImmediate(() => this.#commit())
     })
-    if (count > this.#compactAfter) await this.compact(name)
+  }
+
+  /**
+   * Writes every append of this event-loop turn, whatever their documents, as one atomic
+   * LevelDB batch: one transaction in y-leveldb's chain instead of one per document.
+   */
+  #commit(): void {
+    const group = this.#queue
+    if (group.length === 0) return
+    this.#queue = []
+    const names = new Set(group.map((item) => item.name))
+    const label = names.size === 1 ? group[0]!.name : `${names.size} documents`
+    this.#run('append', label, async (db) => {
+      const operations: Operation[] = []
+      const now = Date.now()
+      for (const { name, update } of group) {
+        const doc = await this.#track(db, name)
+        const next = doc.last + 1
+        operations.push({ type: 'put', key: updateKey(name, next), value: update })
+        if (doc.last === -1) {
+          operations.push({
+            type: 'put',
+            key: stateVectorKey(name),
+            value: encodeStateVectorRecord(Y.encodeStateVectorFromUpdate(update), 0),
+          })
+        }
+        doc.last = next
+        doc.count += 1
+        doc.size += update.byteLength
+        operations.push({ type: 'put', key: metaKey(name), value: encodeMeta({ size: doc.size, updatedAt: now }) })
+      }
+      try {
+        await db.batch(operations)
+      } catch (error) {
+        // What is tracked in memory ran ahead of the disk: read it again next time.
+        for (const name of names) this.#tracked.delete(name)
+        throw error
+      }
+    }).then(
+      () => {
+        for (const item of group) item.resolve()
+        for (const name of names) {
+          if ((this.#tracked.get(name)?.count ?? 0) > this.#compactAfter) {
+            this.compact(name).catch(() => undefined)
+          }
+        }
+      },
+      (error: unknown) => {
+        for (const item of group) item.reject(error)
+      },
+    )
   }
 
   compact(name: string): Promise<void> {
@@ -130,7 +175,7 @@ export class LevelDbStore implements DocumentStore {
     return this.#run('delete', name, async (db) => {
       await db.clear({ gte: firstKey(name), lt: lastKey(name) })
       await db.batch([{ type: 'del', key: stateVectorKey(name) }])
-      this.#clocks.delete(name)
+      this.#tracked.delete(name)
     })
   }
 
@@ -166,6 +211,8 @@ export class LevelDbStore implements DocumentStore {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    // Appends of this turn go into the chain before the close does.
+    this.#commit()
     await this.#run('close', '*', (db) => db.close())
     this.#closed = true
   }
@@ -195,18 +242,19 @@ export class LevelDbStore implements DocumentStore {
         value: encodeMeta({ size: state.byteLength, updatedAt: await this.#updatedAt(db, name) }),
       },
     ])
-    this.#clocks.set(name, { count: 1, last: next })
+    this.#tracked.set(name, { count: 1, last: next, size: state.byteLength })
   }
 
-  async #clock(db: Level, name: string): Promise<{ count: number, last: number }> {
-    let clock = this.#clocks.get(name)
-    if (clock === undefined) {
+  async #track(db: Level, name: string): Promise<Tracked> {
+    let doc = this.#tracked.get(name)
+    if (doc === undefined) {
       const keys = await getLevelUpdatesEntries(db, name, { values: false })
       const last = keys.length === 0 ? -1 : (keys[keys.length - 1]!.key[3] as number)
-      clock = { count: keys.length, last }
-      this.#clocks.set(name, clock)
+      const [metaValue] = await db.getMany([metaKey(name)])
+      doc = { count: keys.length, last, size: metaValue === undefined ? 0 : decodeMeta(metaValue).size }
+      this.#tracked.set(name, doc)
     }
-    return clock
+    return doc
   }
 
   async #updatedAt(db: Level, name: string): Promise<number> {

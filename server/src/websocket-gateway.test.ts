@@ -137,6 +137,27 @@ describe('what reaches the WebSocket endpoint', () => {
   })
 })
 
+describe('frames on the wire', () => {
+  it('[GW7] messages of every WebSocket length encoding arrive intact', async () => {
+    const server = await startTestServer()
+    const writer = connectProvider(server.wsUrl, 'lengths')
+    const reader = connectProvider(server.wsUrl, 'lengths')
+    await Promise.all([synced(writer), synced(reader)])
+    const text = writer.doc.getText('text')
+    for (const size of [10, 125, 126, 1000, 65_535, 65_536, 200_000]) {
+      const chunk = String.fromCharCode(97 + (size % 26)).repeat(size)
+      text.insert(text.length, chunk)
+      await when(reader.doc, 'update', () => reader.doc.getText('text').length === text.length, `${size} bytes lost`)
+    }
+    assert.equal(reader.doc.getText('text').toString(), text.toString())
+    const late = connectProvider(server.wsUrl, 'lengths')
+    await synced(late)
+    assert.equal(late.doc.getText('text').toString(), text.toString())
+    disconnect(writer, reader, late)
+    await server.stop()
+  })
+})
+
 describe('origins and rates', () => {
   it('[GW5] with ALLOWED_ORIGINS, upgrades from other origins are refused with 403', async () => {
     const server = await startTestServer({ allowedOrigins: new Set(['https://app.example']) })

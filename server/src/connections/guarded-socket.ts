@@ -1,7 +1,9 @@
+import type { Duplex } from 'node:stream'
 import type { WebSocket } from 'ws'
 import { type CloseCode, CloseCode as Code, reasonFor } from '../close-codes.js'
 import type { ConnectionContext } from './connection-context.js'
 import { TokenBucket } from './token-bucket.js'
+import { binaryFrame, rawSocket } from './websocket-frame.js'
 
 // A client that does not read will not read a close frame either: its buffers are freed
 // this long after the close instead of when the close handshake times out.
@@ -13,6 +15,7 @@ const SLOW_CLIENT_GRACE_MS = 1000
  */
 export class GuardedSocket {
   readonly #bucket: TokenBucket
+  readonly #raw: Duplex | null
   #closed = false
 
   constructor(
@@ -22,6 +25,7 @@ export class GuardedSocket {
     private readonly onClose: () => void,
   ) {
     const { limits } = context
+    this.#raw = rawSocket(socket)
     this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst)
     socket.on('message', (data, isBinary) => {
       if (this.#closed) return
@@ -45,7 +49,8 @@ export class GuardedSocket {
       setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
       return
     }
-    socket.send(frame)
+    if (this.#raw !== null) this.#raw.write(binaryFrame(frame))
+    else socket.send(frame)
   }
 
   close(code: CloseCode, reason: string = reasonFor(code)): void {

@@ -1,0 +1,41 @@
+import type { Duplex } from 'node:stream'
+import type { WebSocket } from 'ws'
+
+// Frames the server sends are never masked, so the bytes of one frame are the same for
+// every client: built once per message, written to each socket as they are. This skips
+// ws's per-send framing (an options object, a header buffer, cork, two writes, uncork),
+// which is most of what a fan-out to hundreds of sockets costs.
+const frames = new WeakMap<Uint8Array, Buffer>()
+
+/** The complete WebSocket frame (FIN, binary, unmasked) around a message, built once. */
+export function binaryFrame(message: Uint8Array): Buffer {
+  let frame = frames.get(message)
+  if (frame === undefined) {
+    const length = message.byteLength
+    const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10
+    frame = Buffer.allocUnsafe(headerLength + length)
+    frame[0] = 0x82
+    if (length < 126) {
+      frame[1] = length
+    } else if (length < 65_536) {
+      frame[1] = 126
+      frame.writeUInt16BE(length, 2)
+    } else {
+      frame[1] = 127
+      frame.writeBigUInt64BE(BigInt(length), 2)
+    }
+    frame.set(message, headerLength)
+    frames.set(message, frame)
+  }
+  return frame
+}
+
+/**
+ * The TCP socket under a ws WebSocket, or null if this ws version hides it. Writing whole
+ * frames to it is safe while the WebSocket is open: ws itself writes whole frames, and
+ * Tandem turns off compression and fragmentation, so nothing is ever half-written.
+ */
+export function rawSocket(socket: WebSocket): Duplex | null {
+  const raw = (socket as unknown as { _socket?: Duplex })._socket
+  return raw !== undefined && typeof raw.write === 'function' ? raw : null
+}
