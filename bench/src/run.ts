@@ -2,6 +2,7 @@
 // one invocation, reported as ratios (absolute numbers drift on a shared 2-core machine).
 import { type ChildProcess, fork } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -86,10 +87,9 @@ const { values } = parseArgs({
 })
 
 const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000)
 
 async function runOne(scenario: Scenario, target: Target, measureMs: number, workerCount: number): Promise<Row> {
-  const port = nextPort++
+  const port = await freePort()
   const server = await launch(target, port)
   const pid = server.process.pid!
   await new Promise((resolve) => setTimeout(resolve, 500))
@@ -159,6 +159,18 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
   }
   await server.stop()
   return row
+}
+
+/** A port the OS says is free now (a fixed range would collide with client sockets). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 }
 
 function empty(target: Target, connected: number): Row {
