@@ -52,6 +52,26 @@ describe('Room', () => {
     assert.equal(textOf([reply.update]), 'stored')
   })
 
+  it('[RM9] joiners with nothing share one encoded full state until the document changes', async () => {
+    const source = new Y.Doc()
+    source.getText('text').insert(0, 'big document')
+    const { room } = createRoom(undefined, Y.encodeStateAsUpdate(source))
+    const joiners = [new MemoryPeer(), new MemoryPeer(), new MemoryPeer()]
+    for (const peer of joiners.slice(0, 2)) {
+      room.join(peer)
+      room.receive(peer, { type: 'sync-step-1', stateVector: new Uint8Array([0]) })
+    }
+    const [first, second] = joiners.map((peer) => peer.frames.at(-1))
+    assert.equal(first, second, 'the full state should be encoded once and shared')
+    room.receive(joiners[0]!, { type: 'update', update: edit('more ') })
+    await settle()
+    room.join(joiners[2]!)
+    room.receive(joiners[2]!, { type: 'sync-step-1', stateVector: new Uint8Array([0]) })
+    await settle()
+    assert.notEqual(joiners[2]!.frames.at(-1), first)
+    assert.equal(textOf([joiners[2]!.ofType('sync-step-2')[0]!.update]).length, 'more big document'.length)
+  })
+
   it('[RM2] an update is relayed only after the store has it', async () => {
     const { room, store } = createRoom()
     const [writer, reader] = [new MemoryPeer(), new MemoryPeer()]

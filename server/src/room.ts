@@ -64,6 +64,9 @@ export class Room {
   #scheduled = false
   #failure: unknown = undefined
   #changedSinceVersion = false
+  /** The whole state, encoded, and its sync step 2 frames by encoder id; reset on change. */
+  #fullState: Uint8Array | null = null
+  #fullStateFrames = new Map<string, Uint8Array | null>()
   #savingVersion = false
   #lastVersionAt = Date.now()
 
@@ -133,6 +136,17 @@ export class Room {
     if (this.#failure !== undefined || !this.#peers.has(peer)) return
     switch (message.type) {
       case 'sync-step-1': {
+        // A joiner with nothing gets the whole state: encoded once and shared until the next
+        // change, so a crowd joining a large document costs one copy, not one each.
+        if (isEmptyStateVector(message.stateVector)) {
+          this.#fullState ??= Y.encodeStateAsUpdate(this.doc)
+          const state = this.#fullState
+          const frames = this.#fullStateFrames
+          this.#afterDurable((error) => {
+            if (error === undefined) this.#sendFullState(peer, state, frames)
+          })
+          break
+        }
         const update = Y.encodeStateAsUpdate(this.doc, message.stateVector)
         this.#afterDurable((error) => {
           if (error === undefined) this.#send(peer, { type: 'sync-step-2', update })
@@ -244,8 +258,20 @@ export class Room {
     this.#enqueue(sender, update)
   }
 
+  /** Sends a whole state as sync step 2, encoding it once per protocol for that state. */
+  #sendFullState(peer: Peer, state: Uint8Array, frames: Map<string, Uint8Array | null>): void {
+    let frame = frames.get(peer.encoder.id)
+    if (frame === undefined) {
+      frame = peer.encoder.encode({ type: 'sync-step-2', update: state })
+      frames.set(peer.encoder.id, frame)
+    }
+    if (frame !== null) peer.send(frame)
+  }
+
   /** Adds an applied update to the next store write. */
   #enqueue(sender: Peer | null, update: Uint8Array): void {
+    this.#fullState = null
+    this.#fullStateFrames = new Map()
     if (this.#pending === null) this.#pending = { updates: [], senders: [], waiters: [] }
     this.#pending.updates.push(update)
     this.#pending.senders.push(sender)
@@ -402,6 +428,11 @@ export class Room {
       return other
     }
   }
+}
+
+/** A state vector that knows no client: the joiner has nothing yet. */
+function isEmptyStateVector(stateVector: Uint8Array): boolean {
+  return stateVector.byteLength === 1 && stateVector[0] === 0
 }
 
 /** The update with no structs and no deletions, as Yjs encodes it (v1). */

@@ -6,18 +6,7 @@ import { renderToHTMLString } from '@tiptap/static-renderer/pm/html-string'
 import { updateYFragment, yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
 import { CONTENT_FIELD, documentExtensions } from '@tandem/editor/schema/extensions'
 import * as Y from 'yjs'
-
-/** The export formats of the HTTP API. */
-export const formats = ['json', 'html', 'markdown', 'text', 'yjs'] as const
-export type Format = (typeof formats)[number]
-
-export const contentTypes: Record<Format, string> = {
-  json: 'application/json',
-  html: 'text/html; charset=utf-8',
-  markdown: 'text/markdown; charset=utf-8',
-  text: 'text/plain; charset=utf-8',
-  yjs: 'application/octet-stream',
-}
+import type { Format } from './format-names.js'
 
 /** The editor's schema: what the server reads and writes is what the editor can show. */
 export const schema: Schema = getSchema(documentExtensions)

@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { Authenticator } from '../auth/authenticator.js'
 import { type Access, coversAll, mayAccess } from '../auth/authorize.js'
 import type { Principal } from '../auth/principal.js'
-import { contentTypes, exportContent, type Format, formats, toNode, replaceContent } from '../content/formats.js'
+import { contentTypes, type Format, formats, loadConversions } from '../content/format-names.js'
 import { parseDocumentName } from '../document-name.js'
 import type { RoomRegistry } from '../room-registry.js'
 import { ApiError } from './api-error.js'
@@ -110,6 +110,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
     const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
     await describe(name)
+    const { exportContent } = await loadConversions()
     const body = await registry.use(name, async (room) => exportContent(room.doc, format))
     return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
   })
@@ -143,6 +144,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
     const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
     const doc = await loadVersion(name, c.req.param('id'))
+    const { exportContent } = await loadConversions()
     const body = exportContent(doc, format)
     doc.destroy()
     return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
@@ -153,6 +155,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(principal, c.req.param('name'), 'write')
     const id = c.req.param('id')
     const version = await loadVersion(name, id)
+    const { replaceContent, toNode } = await loadConversions()
     const node = toNode(version)
     version.destroy()
     await registry.use(name, async (room) => {

@@ -1,13 +1,14 @@
 import type { Context } from 'hono'
 import { ProtocolError } from '../protocol/messages.js'
 import { checkUpdate } from '../protocol/yjs-payloads.js'
-import { ContentError, parseContent, replaceContent } from '../content/formats.js'
+import type { Node as ProseMirrorNode } from '@tiptap/pm/model'
+import { loadConversions } from '../content/format-names.js'
 import type { Room } from '../room.js'
 import { ApiError } from './api-error.js'
 
 /** A request body to write into a document, parsed and checked against the schema. */
 export type IncomingContent =
-  | { readonly kind: 'replace', readonly node: ReturnType<typeof parseContent> }
+  | { readonly kind: 'replace', readonly node: ProseMirrorNode }
   | { readonly kind: 'merge', readonly update: Uint8Array }
 
 const kinds: Record<string, 'html' | 'markdown' | 'json' | 'yjs'> = {
@@ -34,6 +35,7 @@ export async function readContent(c: Context): Promise<IncomingContent | null> {
       throw error
     }
   }
+  const { ContentError, parseContent } = await loadConversions()
   try {
     return { kind: 'replace', node: parseContent(kind, new TextDecoder().decode(bytes)) }
   } catch (error) {
@@ -51,6 +53,7 @@ export async function writeContent(room: Room, content: IncomingContent, author:
     await room.applyUpdate(content.update)
     return
   }
+  const { replaceContent } = await loadConversions()
   if (room.doc.getXmlFragment('default').length > 0) await room.saveVersion('before replace', author)
   await room.change((doc) => replaceContent(doc, content.node))
 }
