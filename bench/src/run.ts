@@ -7,6 +7,9 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { WorkerConfig, WorkerResult } from './load/worker.js'
+import { WebSocket } from 'ws'
+import * as Y from 'yjs'
+import { Frames } from './load/frames.js'
 import { cpuSeconds, memory } from './proc-stats.js'
 import { launch, type Target, targets } from './targets.js'
 
@@ -20,6 +23,8 @@ interface Scenario {
   readonly awarenessRate: number
   /** Idle: connect everyone, measure memory, write nothing. */
   readonly idle?: boolean
+  /** Join storm: seed a document of this many bytes, then every client joins at once. */
+  readonly stormBytes?: number
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -40,6 +45,17 @@ const scenarios: Record<string, Scenario> = {
     writersPerDocument: 1,
     writeRate: 5,
     awarenessRate: 1,
+  },
+  storm: {
+    name: 'join storm',
+    description: '150 clients join one 5 MB document at the same moment',
+    documents: 1,
+    clientsPerDocument: 150,
+    writersPerDocument: 0,
+    writeRate: 1,
+    awarenessRate: 0,
+    idle: true,
+    stormBytes: 5 * 1024 * 1024,
   },
   idle: {
     name: 'idle memory',
@@ -65,6 +81,8 @@ const smokeScenario: Scenario = {
 
 interface Row {
   target: string
+  stormMs: number
+  peakMb: number
   connected: number
   delivered: number
   expected: number
@@ -94,11 +112,16 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
   const pid = server.process.pid!
   await new Promise((resolve) => setTimeout(resolve, 500))
   const baseline = memory(pid).rss
+  if (scenario.stormBytes !== undefined && !target.syncs) {
+    await server.stop()
+    return empty(target, 0)
+  }
   const documents = Array.from({ length: scenario.documents }, (_, index) => `bench-${scenario.name.replace(/\W+/g, '-')}-${index}`)
   const warmupMs = Math.min(3000, Math.max(1000, measureMs / 5))
   const workers: ChildProcess[] = []
   const results: Array<Promise<WorkerResult | null>> = []
-  const connected: Array<Promise<number>> = []
+  const connected: Array<Promise<{ connected: number, syncTimesMs: number[] }>> = []
+  const seeder = scenario.stormBytes === undefined ? null : await seed(target, port, documents[0]!, scenario.stormBytes)
   for (let w = 0; w < workerCount; w++) {
     const config: WorkerConfig = {
       urlTemplate: target.urlTemplate(port),
@@ -116,8 +139,8 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
     }
     const child = fork(workerPath, [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     workers.push(child)
-    connected.push(new Promise((resolve) => child.on('message', (message: { type: string, connected?: number }) => {
-      if (message.type === 'connected') resolve(message.connected!)
+    connected.push(new Promise((resolve) => child.on('message', (message: { type: string, connected?: number, syncTimesMs?: number[] }) => {
+      if (message.type === 'connected') resolve({ connected: message.connected!, syncTimesMs: message.syncTimesMs! })
     })))
     results.push(new Promise((resolve) => {
       child.on('message', (message: { type: string, result?: WorkerResult }) => {
@@ -126,16 +149,20 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
       child.on('exit', () => resolve(null))
     }))
   }
-  const connections = (await Promise.all(connected)).reduce((a, b) => a + b, 0)
+  const ready = await Promise.all(connected)
+  const connections = ready.reduce((sum, worker) => sum + worker.connected, 0)
   let row: Row
   if (scenario.idle) {
-    await new Promise((resolve) => setTimeout(resolve, 3000))
-    const { rss } = memory(pid)
+    if (scenario.stormBytes === undefined) await new Promise((resolve) => setTimeout(resolve, 3000))
+    const { rss, peak } = memory(pid)
     for (const child of workers) child.send('stop')
     await Promise.all(results)
+    seeder?.terminate()
     row = empty(target, connections)
     row.rssMb = rss / 2 ** 20
+    row.peakMb = peak / 2 ** 20
     row.rssPerConnectionKb = (rss - baseline) / connections / 1024
+    row.stormMs = Math.max(...ready.flatMap((worker) => worker.syncTimesMs))
   } else {
     await new Promise((resolve) => setTimeout(resolve, warmupMs))
     const cpuStart = cpuSeconds(pid)
@@ -161,6 +188,40 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
   return row
 }
 
+/**
+ * Puts a document of `bytes` on the server through its own protocol and waits until a
+ * second client receives all of it. The seeding client stays connected (servers without
+ * persistence drop a document when its last client leaves).
+ */
+async function seed(target: Target, port: number, document: string, bytes: number): Promise<WebSocket> {
+  const frames = new Frames(target.protocol, document)
+  const url = target.urlTemplate(port).replace('{doc}', encodeURIComponent(document))
+  const open = async () => {
+    const socket = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 2 ** 20 })
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve)
+      socket.once('error', reject)
+    })
+    return socket
+  }
+  const seeder = await open()
+  for (const frame of frames.hello()) seeder.send(frame)
+  const doc = new Y.Doc()
+  doc.getText('text').insert(0, 'lorem ipsum dolor sit amet '.repeat(Math.ceil(bytes / 27)).slice(0, bytes))
+  seeder.send(frames.update(Y.encodeStateAsUpdate(doc)))
+  const checker = await open()
+  // As sync step 2, or as an update when the server answered before it had the document.
+  let total = 0
+  const received = new Promise<void>((resolve) => checker.on('message', (data: Buffer) => {
+    total += data.byteLength
+    if (total >= bytes) resolve()
+  }))
+  for (const frame of frames.hello()) checker.send(frame)
+  await received
+  checker.terminate()
+  return seeder
+}
+
 /** A port the OS says is free now (a fixed range would collide with client sockets). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -177,6 +238,8 @@ function empty(target: Target, connected: number): Row {
   const none = Number.NaN
   return {
     target: target.name,
+    stormMs: none,
+    peakMb: none,
     connected,
     delivered: 0,
     expected: 0,
@@ -198,7 +261,10 @@ const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : valu
 
 function table(scenario: Scenario, rows: Row[]): string {
   const lines = [`### ${scenario.name}: ${scenario.description}`, '']
-  if (scenario.idle) {
+  if (scenario.stormBytes !== undefined) {
+    lines.push('| server | joiners | all synced after ms | peak RSS MB |', '|---|---|---|---|')
+    for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.stormMs, 0)} | ${fixed(row.peakMb)} |`)
+  } else if (scenario.idle) {
     lines.push('| server | connections | RSS MB | RSS per connection KB |', '|---|---|---|---|')
     for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.rssMb)} | ${fixed(row.rssPerConnectionKb)} |`)
   } else {
@@ -213,9 +279,11 @@ function table(scenario: Scenario, rows: Row[]): string {
     lines.push('', 'Tandem against each (below 1 is better for Tandem):', '')
     for (const row of rows) {
       if (row === tandem) continue
-      lines.push(scenario.idle
-        ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
-        : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
+      lines.push(scenario.stormBytes !== undefined
+        ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
+        : scenario.idle
+          ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
+          : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
     }
   }
   return lines.join('\n')

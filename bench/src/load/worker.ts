@@ -129,7 +129,7 @@ for (const document of config.documents) {
   const opened = await Promise.all(Array.from({ length: config.clientsPerDocument }, () => connect(document)))
   opened.forEach((socket, index) => clients.push({ socket, document, index }))
 }
-process.send?.({ type: 'connected', connected: clients.length })
+process.send?.({ type: 'connected', connected: clients.length, syncTimesMs: syncTimes })
 if (config.holdOnly) {
   process.on('message', () => {
     for (const socket of sockets) socket.terminate()
