@@ -83,9 +83,10 @@ export class LevelDbStore implements DocumentStore {
         ? entries.reduce((sum, entry) => sum + entry.value.byteLength, 0)
         : decodeMeta(metaValue).size
       this.#tracked.set(name, { count: entries.length, last, size })
-      const update = mergeAll(entries.map((entry) => entry.value))
-      if (entries.length > this.#compactAfter) await this.#compact(db, name, entries)
-      return update
+      if (entries.length === 1) return entries[0]!.value
+      const { state, stateVector } = replay(entries)
+      if (entries.length > this.#compactAfter) await this.#writeCompacted(db, name, entries, state, stateVector)
+      return state
     })
   }
 
@@ -223,13 +224,18 @@ export class LevelDbStore implements DocumentStore {
     entries: ReadonlyArray<{ key: Key, value: Uint8Array }>,
   ): Promise<void> {
     if (entries.length < 2) return
-    // Through a Y.Doc rather than Y.mergeUpdates: encoding a document garbage-collects
-    // the content of deleted items, which merged updates keep.
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, mergeAll(entries.map((entry) => entry.value)))
-    const state = Y.encodeStateAsUpdate(doc)
-    const stateVector = Y.encodeStateVector(doc)
-    doc.destroy()
+    const { state, stateVector } = replay(entries)
+    await this.#writeCompacted(db, name, entries, state, stateVector)
+  }
+
+  /** Replaces `entries` with one update holding `state`, in one atomic batch. */
+  async #writeCompacted(
+    db: Level,
+    name: string,
+    entries: ReadonlyArray<{ key: Key, value: Uint8Array }>,
+    state: Uint8Array,
+    stateVector: Uint8Array,
+  ): Promise<void> {
     const last = entries[entries.length - 1]!.key[3] as number
     const next = last + 1
     await db.batch([
@@ -288,6 +294,21 @@ export class LevelDbStore implements DocumentStore {
       })
     })
   }
+}
+
+/**
+ * Stored updates replayed into a document, encoded as one update. Applying them one by one
+ * in one transaction is linear in their number (Y.mergeUpdates over 100,000 small updates is
+ * not), and encoding a document drops the content of deleted items, which merging keeps.
+ */
+function replay(entries: ReadonlyArray<{ value: Uint8Array }>): { state: Uint8Array, stateVector: Uint8Array } {
+  const doc = new Y.Doc()
+  doc.transact(() => {
+    for (const entry of entries) Y.applyUpdate(doc, entry.value)
+  })
+  const result = { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
+  doc.destroy()
+  return result
 }
 
 function encodeVersion(info: VersionInfo): Uint8Array {
