@@ -85,7 +85,9 @@ export class LevelDbStore implements DocumentStore {
       this.#tracked.set(name, { count: entries.length, last, size })
       if (entries.length === 1) return entries[0]!.value
       const { state, stateVector } = replay(entries)
-      if (entries.length > this.#compactAfter) await this.#writeCompacted(db, name, entries, state, stateVector)
+      if (entries.length > this.#compactAfter) {
+        await this.#writeCompacted(db, name, entries, state, stateVector)
+      }
       return state
     })
   }
@@ -301,7 +303,10 @@ export class LevelDbStore implements DocumentStore {
  * in one transaction is linear in their number (Y.mergeUpdates over 100,000 small updates is
  * not), and encoding a document drops the content of deleted items, which merging keeps.
  */
-function replay(entries: ReadonlyArray<{ value: Uint8Array }>): { state: Uint8Array, stateVector: Uint8Array } {
+function replay(entries: ReadonlyArray<{ value: Uint8Array }>): {
+  state: Uint8Array
+  stateVector: Uint8Array
+} {
   const doc = new Y.Doc()
   doc.transact(() => {
     for (const entry of entries) Y.applyUpdate(doc, entry.value)
