@@ -1,7 +1,9 @@
 // `npm run bench`: the same scenarios against Tandem and the servers people use today, in
 // one invocation, reported as ratios (absolute numbers drift on a shared 2-core machine).
 import { type ChildProcess, fork } from 'node:child_process'
+import { execSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { LevelDbStore } from '@tandem/persistence/leveldb-store'
 import { type AddressInfo, createServer } from 'node:net'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +27,8 @@ interface Scenario {
   readonly idle?: boolean
   /** Join storm: seed a document of this many bytes, then every client joins at once. */
   readonly stormBytes?: number
+  /** Cold load: a document stored as this many updates, loaded by one client after start. */
+  readonly storedUpdates?: number
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -57,6 +61,16 @@ const scenarios: Record<string, Scenario> = {
     idle: true,
     stormBytes: 5 * 1024 * 1024,
   },
+  cold: {
+    name: 'cold load',
+    description: 'a document stored as 100,000 updates: first sync after a start, bytes on disk after compaction',
+    documents: 1,
+    clientsPerDocument: 1,
+    writersPerDocument: 0,
+    writeRate: 1,
+    awarenessRate: 0,
+    storedUpdates: 100_000,
+  },
   idle: {
     name: 'idle memory',
     description: '5,000 connections over 1,000 documents',
@@ -81,6 +95,9 @@ const smokeScenario: Scenario = {
 
 interface Row {
   target: string
+  coldSyncMs: number
+  diskKb: number
+  stateKb: number
   stormMs: number
   peakMb: number
   connected: number
@@ -96,7 +113,7 @@ interface Row {
 
 const { values } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'fanout,presence,idle' },
+    scenarios: { type: 'string', default: 'fanout,presence,storm,idle' },
     targets: { type: 'string', default: 'tandem,relay,y-websocket-server,y-websocket-server-leveldb,hocuspocus' },
     measure: { type: 'string', default: '15' },
     workers: { type: 'string', default: '1' },
@@ -107,6 +124,7 @@ const { values } = parseArgs({
 const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
 
 async function runOne(scenario: Scenario, target: Target, measureMs: number, workerCount: number): Promise<Row> {
+  if (scenario.storedUpdates !== undefined) return coldLoad(scenario.storedUpdates, target)
   const port = await freePort()
   const server = await launch(target, port)
   const pid = server.process.pid!
@@ -189,6 +207,65 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
 }
 
 /**
+ * A document stored as `count` small updates (what a server that never compacts leaves
+ * behind), in y-leveldb's layout, which both LevelDB servers read. Measures the first sync
+ * after a start, then the directory after the server compacted and stopped.
+ */
+const COLD_LOAD_LIMIT_MS = 60_000
+
+async function coldLoad(count: number, target: Target): Promise<Row> {
+  const row = empty(target, 1)
+  if (!target.leveldb) return row
+  const doc = new Y.Doc()
+  const text = doc.getText('text')
+  const updates: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => updates.push(update))
+  for (let i = 0; i < count; i++) {
+    text.insert(text.length, `word${i % 10} `)
+    if (i % 10 === 9) text.delete(0, 3)
+  }
+  const prepare = async (dataDir: string) => {
+    const store = new LevelDbStore(dataDir, { compactAfter: Number.POSITIVE_INFINITY })
+    for (let i = 0; i < updates.length; i += 1000) {
+      await Promise.all(updates.slice(i, i + 1000).map((update) => store.append('cold', [update])))
+    }
+    await store.close()
+  }
+  const port = await freePort()
+  const server = await launch(target, port, prepare)
+  const frames = new Frames(target.protocol, 'cold')
+  const started = performance.now()
+  const socket = new WebSocket(target.urlTemplate(port).replace('{doc}', 'cold'), { perMessageDeflate: false })
+  const synced = await Promise.race([
+    new Promise<boolean>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.once('open', () => {
+        for (const frame of frames.hello()) socket.send(frame)
+      })
+      socket.on('message', (data: Buffer) => {
+        if (frames.isSyncStep2(data)) resolve(true)
+      })
+    }),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), COLD_LOAD_LIMIT_MS)),
+  ])
+  if (!synced) {
+    process.stderr.write(`cold load: ${target.name} did not sync within ${COLD_LOAD_LIMIT_MS / 1000} s\n`)
+    socket.terminate()
+    await server.stop()
+    return row
+  }
+  row.coldSyncMs = performance.now() - started
+  socket.close()
+  // Let the server unload (and compact) the document, then stop it cleanly.
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  await server.stop(false)
+  row.diskKb = Number(execSync(`du -sk ${server.dataDir}`).toString().split(/\s/)[0])
+  row.stateKb = Y.encodeStateAsUpdate(doc).byteLength / 1024
+  await server.stop()
+  return row
+}
+
+/**
  * Puts a document of `bytes` on the server through its own protocol and waits until a
  * second client receives all of it. The seeding client stays connected (servers without
  * persistence drop a document when its last client leaves).
@@ -238,6 +315,9 @@ function empty(target: Target, connected: number): Row {
   const none = Number.NaN
   return {
     target: target.name,
+    coldSyncMs: none,
+    diskKb: none,
+    stateKb: none,
     stormMs: none,
     peakMb: none,
     connected,
@@ -261,7 +341,10 @@ const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : valu
 
 function table(scenario: Scenario, rows: Row[]): string {
   const lines = [`### ${scenario.name}: ${scenario.description}`, '']
-  if (scenario.stormBytes !== undefined) {
+  if (scenario.storedUpdates !== undefined) {
+    lines.push('| server | first sync ms | on disk after compaction KB | encoded state KB | disk / state |', '|---|---|---|---|---|')
+    for (const row of rows) lines.push(`| ${row.target} | ${fixed(row.coldSyncMs, 0)} | ${fixed(row.diskKb, 0)} | ${fixed(row.stateKb, 0)} | ${fixed(row.diskKb / row.stateKb, 2)} |`)
+  } else if (scenario.stormBytes !== undefined) {
     lines.push('| server | joiners | all synced after ms | peak RSS MB |', '|---|---|---|---|')
     for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.stormMs, 0)} | ${fixed(row.peakMb)} |`)
   } else if (scenario.idle) {
@@ -279,11 +362,13 @@ function table(scenario: Scenario, rows: Row[]): string {
     lines.push('', 'Tandem against each (below 1 is better for Tandem):', '')
     for (const row of rows) {
       if (row === tandem) continue
-      lines.push(scenario.stormBytes !== undefined
-        ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
-        : scenario.idle
-          ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
-          : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
+      lines.push(scenario.storedUpdates !== undefined
+        ? `- ${row.target}: first sync ${fixed(tandem.coldSyncMs / row.coldSyncMs, 2)}×, disk ${fixed(tandem.diskKb / row.diskKb, 2)}×`
+        : scenario.stormBytes !== undefined
+          ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
+          : scenario.idle
+            ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
+            : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
     }
   }
   return lines.join('\n')

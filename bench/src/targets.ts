@@ -14,6 +14,8 @@ export interface Target {
   readonly protocol: Protocol
   /** Whether the server answers sync step 1 (the raw relay does not). */
   readonly syncs: boolean
+  /** Whether documents live in a LevelDB directory (the cold-load scenario needs one). */
+  readonly leveldb: boolean
   urlTemplate(port: number): string
   start(port: number, dataDir: string): ChildProcess
 }
@@ -28,6 +30,7 @@ export const targets: Record<string, Target> = {
     name: 'Tandem (LevelDB)',
     protocol: 'y-websocket',
     syncs: true,
+    leveldb: true,
     urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
     start: (port, dataDir) => node([...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), join(root, 'server/dist/main.js')], {
       PORT: String(port),
@@ -37,12 +40,14 @@ export const targets: Record<string, Target> = {
       RATE_LIMIT_PER_SECOND: '1000000',
       RATE_LIMIT_BURST: '1000000',
       NODE_ENV: 'development',
+      UNLOAD_DELAY_MS: '1000',
     }),
   },
   'y-websocket-server': {
     name: '@y/websocket-server 0.1.1',
     protocol: 'y-websocket',
     syncs: true,
+    leveldb: false,
     urlTemplate: (port) => `ws://127.0.0.1:${port}/{doc}`,
     start: (port) => node([yWebsocketServer], { HOST: '127.0.0.1', PORT: String(port) }),
   },
@@ -50,6 +55,7 @@ export const targets: Record<string, Target> = {
     name: '@y/websocket-server 0.1.1 + y-leveldb',
     protocol: 'y-websocket',
     syncs: true,
+    leveldb: true,
     urlTemplate: (port) => `ws://127.0.0.1:${port}/{doc}`,
     start: (port, dataDir) => node([yWebsocketServer], { HOST: '127.0.0.1', PORT: String(port), YPERSISTENCE: dataDir }),
   },
@@ -57,6 +63,7 @@ export const targets: Record<string, Target> = {
     name: '@hocuspocus/server 4.7 (memory)',
     protocol: 'hocuspocus',
     syncs: true,
+    leveldb: false,
     urlTemplate: (port) => `ws://127.0.0.1:${port}`,
     start: (port) => node([join(root, 'bench/src/servers/hocuspocus.mjs')], { PORT: String(port) }),
   },
@@ -64,14 +71,20 @@ export const targets: Record<string, Target> = {
     name: 'raw relay (no CRDT)',
     protocol: 'y-websocket',
     syncs: false,
+    leveldb: false,
     urlTemplate: (port) => `ws://127.0.0.1:${port}/{doc}`,
     start: (port) => node([join(root, 'bench/src/servers/relay.mjs')], { PORT: String(port) }),
   },
 }
 
 /** Starts a target on a fresh port and data directory; resolves when it accepts connections. */
-export async function launch(target: Target, port: number): Promise<{ process: ChildProcess, stop(): Promise<void> }> {
+export async function launch(
+  target: Target,
+  port: number,
+  prepare?: (dataDir: string) => Promise<void>,
+): Promise<{ process: ChildProcess, dataDir: string, stop(removeData?: boolean): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-'))
+  await prepare?.(dataDir)
   const child = target.start(port, dataDir)
   const deadline = Date.now() + 20_000
   for (;;) {
@@ -82,7 +95,8 @@ export async function launch(target: Target, port: number): Promise<{ process: C
   }
   return {
     process: child,
-    stop: async () => {
+    dataDir,
+    stop: async (removeData = true) => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
         // SIGTERM first, so a server started with --cpu-prof can write its profile.
@@ -91,7 +105,7 @@ export async function launch(target: Target, port: number): Promise<{ process: C
         await exited
         clearTimeout(timer)
       }
-      rmSync(dataDir, { recursive: true, force: true })
+      if (removeData) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

@@ -9,6 +9,8 @@ import { mergeAll } from './merge.js'
 export interface LevelDbStoreOptions {
   /** Compact a document once this many updates are stored for it. */
   readonly compactAfter?: number
+  /** Hears about failures of work nobody awaits (compaction while a document is busy). */
+  readonly onBackgroundError?: (error: unknown) => void
 }
 
 // The subset of abstract-level that the store uses; keys are y-leveldb's key arrays.
@@ -19,6 +21,7 @@ interface Level {
     operations: Array<{ type: 'put', key: Key, value: Uint8Array } | { type: 'del', key: Key }>,
   ): Promise<void>
   clear(range: { gte: Key, lt: Key }): Promise<void>
+  compactRange(start: Key, end: Key): Promise<void>
   close(): Promise<void>
 }
 
@@ -63,6 +66,7 @@ const versionStateKey = (name: string, id: string): Key => ['v1', name, 'vstate'
 export class LevelDbStore implements DocumentStore {
   readonly #persistence: LeveldbPersistence
   readonly #compactAfter: number
+  readonly #onBackgroundError: (error: unknown) => void
   // What is on disk for the documents this process has touched, so appends read nothing.
   readonly #tracked = new Map<string, Tracked>()
   #queue: Array<{ name: string, update: Uint8Array, resolve(): void, reject(error: unknown): void }> = []
@@ -71,6 +75,7 @@ export class LevelDbStore implements DocumentStore {
   constructor(directory: string, options: LevelDbStoreOptions = {}) {
     this.#persistence = new LeveldbPersistence(directory)
     this.#compactAfter = options.compactAfter ?? 200
+    this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn('LevelDbStore:', error))
   }
 
   load(name: string): Promise<Uint8Array | null> {
@@ -87,6 +92,7 @@ export class LevelDbStore implements DocumentStore {
       const { state, stateVector } = replay(entries)
       if (entries.length > this.#compactAfter) {
         await this.#writeCompacted(db, name, entries, state, stateVector)
+        await reclaim(db, name)
       }
       return state
     })
@@ -141,8 +147,11 @@ export class LevelDbStore implements DocumentStore {
       () => {
         for (const item of group) item.resolve()
         for (const name of names) {
+          // While a document is busy, compact its updates but leave LevelDB's files be.
           if ((this.#tracked.get(name)?.count ?? 0) > this.#compactAfter) {
-            this.compact(name).catch(() => undefined)
+            this.#run('compact', name, async (db) => {
+              await this.#compact(db, name, await getLevelUpdatesEntries(db, name))
+            }).catch(this.#onBackgroundError)
           }
         }
       },
@@ -152,9 +161,10 @@ export class LevelDbStore implements DocumentStore {
     )
   }
 
+  /** Compacts, and has LevelDB rewrite the document's files so the space comes back. */
   compact(name: string): Promise<void> {
     return this.#run('compact', name, async (db) => {
-      await this.#compact(db, name, await getLevelUpdatesEntries(db, name))
+      if (await this.#compact(db, name, await getLevelUpdatesEntries(db, name))) await reclaim(db, name)
     })
   }
 
@@ -224,10 +234,11 @@ export class LevelDbStore implements DocumentStore {
     db: Level,
     name: string,
     entries: ReadonlyArray<{ key: Key, value: Uint8Array }>,
-  ): Promise<void> {
-    if (entries.length < 2) return
+  ): Promise<boolean> {
+    if (entries.length < 2) return false
     const { state, stateVector } = replay(entries)
     await this.#writeCompacted(db, name, entries, state, stateVector)
+    return true
   }
 
   /** Replaces `entries` with one update holding `state`, in one atomic batch. */
@@ -296,6 +307,11 @@ export class LevelDbStore implements DocumentStore {
       })
     })
   }
+}
+
+/** Has LevelDB rewrite a document's key range now, dropping what compaction deleted. */
+function reclaim(db: Level, name: string): Promise<void> {
+  return db.compactRange(firstKey(name), lastKey(name))
 }
 
 /**

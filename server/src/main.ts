@@ -19,7 +19,9 @@ function readConfig() {
 
 const config = readConfig()
 const logger = createLogger(config.LOG_LEVEL)
-const store = new LevelDbStore(config.DATA_DIR)
+const store = new LevelDbStore(config.DATA_DIR, {
+  onBackgroundError: (error) => logger.warn({ err: error }, 'background compaction failed; it is retried later'),
+})
 if (config.AUTH_SECRET === undefined) {
   logger.warn('AUTH_SECRET is not set: open mode, anyone who can reach this server may edit every document')
 }
