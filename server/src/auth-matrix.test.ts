@@ -74,7 +74,10 @@ describe('who may open which document', () => {
       // the refused document leaked would have arrived too.
       socket.send(hocuspocusFrame('open-doc', 2, 0, goodToken, '4.8.0'))
       socket.send(hocuspocusFrame('open-doc', 0, 0, Y.encodeStateVector(new Y.Doc())))
+      // Tokens are checked concurrently, so wait for both answers: a leak about the refused
+      // document could only come before its PermissionDenied, never after (its session ends).
       await frames.until((frame) => frame.key === 'open-doc' && frame.type === 0, what)
+      await frames.until((frame) => frame.key === 'team-alpha' && frame.type === 2, what)
       const aboutRefused = frames.all.filter((frame) => frame.key === 'team-alpha')
       assert.deepEqual(aboutRefused.map((frame) => [frame.type, frame.authType]), [[2, 1]], what)
       assert.equal(socket.readyState, socket.OPEN, `${what}: the socket should stay open`)
