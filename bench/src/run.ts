@@ -29,6 +29,8 @@ interface Scenario {
   readonly stormBytes?: number
   /** Cold load: a document stored as this many updates, loaded by one client after start. */
   readonly storedUpdates?: number
+  /** Saturation: these write rates in turn, until p99 passes 50 ms or an update is lost. */
+  readonly rates?: readonly number[]
 }
 
 const scenarios: Record<string, Scenario> = {
@@ -60,6 +62,16 @@ const scenarios: Record<string, Scenario> = {
     awarenessRate: 0,
     idle: true,
     stormBytes: 5 * 1024 * 1024,
+  },
+  saturation: {
+    name: 'saturation',
+    description: '1 document, 50 clients, 10 writers; the write rate doubles until p99 passes 50 ms',
+    documents: 1,
+    clientsPerDocument: 50,
+    writersPerDocument: 10,
+    writeRate: 10,
+    awarenessRate: 0,
+    rates: [10, 20, 40, 80, 160, 320, 640, 1280],
   },
   cold: {
     name: 'cold load',
@@ -95,6 +107,9 @@ const smokeScenario: Scenario = {
 
 interface Row {
   target: string
+  /** Saturation: the most deliveries a second with p99 ≤ 50 ms and nothing lost, and at which rate. */
+  sustained: number
+  sustainedRate: number
   coldSyncMs: number
   diskKb: number
   stateKb: number
@@ -113,7 +128,7 @@ interface Row {
 
 const { values } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'fanout,presence,storm,idle' },
+    scenarios: { type: 'string', default: 'fanout,presence,storm,saturation,idle' },
     targets: { type: 'string', default: 'tandem,relay,y-websocket-server,y-websocket-server-leveldb,hocuspocus' },
     measure: { type: 'string', default: '15' },
     workers: { type: 'string', default: '1' },
@@ -125,6 +140,7 @@ const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
 
 async function runOne(scenario: Scenario, target: Target, measureMs: number, workerCount: number): Promise<Row> {
   if (scenario.storedUpdates !== undefined) return coldLoad(scenario.storedUpdates, target)
+  if (scenario.rates !== undefined) return saturate(scenario, target, workerCount)
   const port = await freePort()
   const server = await launch(target, port)
   const pid = server.process.pid!
@@ -211,6 +227,20 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
  * behind), in y-leveldb's layout, which both LevelDB servers read. Measures the first sync
  * after a start, then the directory after the server compacted and stopped.
  */
+const SATURATION_STEP_MS = 5000
+
+/** Runs the scenario at each rate in turn; keeps the last rate that held p99 ≤ 50 ms with no loss. */
+async function saturate(scenario: Scenario, target: Target, workerCount: number): Promise<Row> {
+  let best = empty(target, 0)
+  for (const writeRate of scenario.rates!) {
+    process.stderr.write(`  ${writeRate} updates/s per writer\n`)
+    const row = await runOne({ ...scenario, rates: undefined, writeRate }, target, SATURATION_STEP_MS, workerCount)
+    if (!(row.p99 <= 50) || row.delivered < row.expected) break
+    best = { ...row, sustained: row.delivered / (SATURATION_STEP_MS / 1000), sustainedRate: writeRate }
+  }
+  return best
+}
+
 const COLD_LOAD_LIMIT_MS = 60_000
 
 async function coldLoad(count: number, target: Target): Promise<Row> {
@@ -315,6 +345,8 @@ function empty(target: Target, connected: number): Row {
   const none = Number.NaN
   return {
     target: target.name,
+    sustained: none,
+    sustainedRate: none,
     coldSyncMs: none,
     diskKb: none,
     stateKb: none,
@@ -341,7 +373,10 @@ const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : valu
 
 function table(scenario: Scenario, rows: Row[]): string {
   const lines = [`### ${scenario.name}: ${scenario.description}`, '']
-  if (scenario.storedUpdates !== undefined) {
+  if (scenario.rates !== undefined) {
+    lines.push('| server | sustained deliveries/s | at updates/s per writer | p99 ms there |', '|---|---|---|---|')
+    for (const row of rows) lines.push(`| ${row.target} | ${fixed(row.sustained, 0)} | ${fixed(row.sustainedRate, 0)} | ${fixed(row.p99)} |`)
+  } else if (scenario.storedUpdates !== undefined) {
     lines.push('| server | first sync ms | on disk after compaction KB | encoded state KB | disk / state |', '|---|---|---|---|---|')
     for (const row of rows) lines.push(`| ${row.target} | ${fixed(row.coldSyncMs, 0)} | ${fixed(row.diskKb, 0)} | ${fixed(row.stateKb, 0)} | ${fixed(row.diskKb / row.stateKb, 2)} |`)
   } else if (scenario.stormBytes !== undefined) {
@@ -362,13 +397,15 @@ function table(scenario: Scenario, rows: Row[]): string {
     lines.push('', 'Tandem against each (below 1 is better for Tandem):', '')
     for (const row of rows) {
       if (row === tandem) continue
-      lines.push(scenario.storedUpdates !== undefined
-        ? `- ${row.target}: first sync ${fixed(tandem.coldSyncMs / row.coldSyncMs, 2)}×, disk ${fixed(tandem.diskKb / row.diskKb, 2)}×`
-        : scenario.stormBytes !== undefined
-          ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
-          : scenario.idle
-            ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
-            : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
+      lines.push(scenario.rates !== undefined
+        ? `- ${row.target}: sustained deliveries ${fixed(tandem.sustained / row.sustained, 2)}× (above 1 is better here)`
+        : scenario.storedUpdates !== undefined
+          ? `- ${row.target}: first sync ${fixed(tandem.coldSyncMs / row.coldSyncMs, 2)}×, disk ${fixed(tandem.diskKb / row.diskKb, 2)}×`
+          : scenario.stormBytes !== undefined
+            ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
+            : scenario.idle
+              ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
+              : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
     }
   }
   return lines.join('\n')
