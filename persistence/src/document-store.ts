@@ -76,7 +76,14 @@ export function newVersionInfo(version: NewVersion): VersionInfo {
   }
 }
 
-/** A new version id: creation time in base 36, then randomness; ids sort by time. */
-function newVersionId(now = Date.now()): string {
+let lastIdTime = 0
+
+/**
+ * A new version id: creation time in base 36, then randomness. Ids sort by creation, even
+ * for versions taken in the same millisecond (the time is bumped past the last one).
+ */
+function newVersionId(): string {
+  const now = Math.max(Date.now(), lastIdTime + 1)
+  lastIdTime = now
   return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
 }

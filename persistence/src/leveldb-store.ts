@@ -89,10 +89,11 @@ export class LevelDbStore implements DocumentStore {
         : decodeMeta(metaValue).size
       this.#tracked.set(name, { count: entries.length, last, size })
       if (entries.length === 1) return entries[0]!.value
-      const { state, stateVector } = replay(entries)
+      const { state } = replay(entries)
       if (entries.length > this.#compactAfter) {
-        await this.#writeCompacted(db, name, entries, state, stateVector)
-        await reclaim(db, name)
+        // Queued, so the document is handed over first. It reads the updates again: appends
+        // may land in between, and their keys follow the ones read here.
+        this.compact(name).catch(this.#onBackgroundError)
       }
       return state
     })
