@@ -67,7 +67,7 @@ export class HocuspocusEncoder implements Encoder {
 
   encode(message: ServerMessage): Uint8Array {
     const encoder = this.#start()
-    writeMessageBody(encoder, message, true)
+    writeMessageBody(encoder, message)
     return encoding.toUint8Array(encoder)
   }
 

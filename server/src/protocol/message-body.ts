@@ -20,44 +20,35 @@ export const MessageType = {
 
 export const SyncType = { step1: 0, step2: 1, update: 2 } as const
 
-/**
- * Writes `message` after whatever prefix the protocol puts first. Returns false, writing
- * nothing, for messages the y-websocket protocol lacks when `extended` is false.
- */
-export function writeMessageBody(
-  encoder: encoding.Encoder,
-  message: ServerMessage,
-  extended: boolean,
-): boolean {
+/** Writes `message` after whatever prefix the protocol puts first. */
+export function writeMessageBody(encoder: encoding.Encoder, message: ServerMessage): void {
   switch (message.type) {
     case 'sync-step-1':
       encoding.writeVarUint(encoder, MessageType.sync)
       encoding.writeVarUint(encoder, SyncType.step1)
       encoding.writeVarUint8Array(encoder, message.stateVector)
-      return true
+      return
     case 'sync-step-2':
       encoding.writeVarUint(encoder, MessageType.sync)
       encoding.writeVarUint(encoder, SyncType.step2)
       encoding.writeVarUint8Array(encoder, message.update)
-      return true
+      return
     case 'update':
       encoding.writeVarUint(encoder, MessageType.sync)
       encoding.writeVarUint(encoder, SyncType.update)
       encoding.writeVarUint8Array(encoder, message.update)
-      return true
+      return
     case 'awareness':
       encoding.writeVarUint(encoder, MessageType.awareness)
       encoding.writeVarUint8Array(encoder, message.update)
-      return true
+      return
     case 'sync-status':
-      if (!extended) return false
       encoding.writeVarUint(encoder, MessageType.syncStatus)
       encoding.writeVarUint(encoder, message.applied ? 1 : 0)
-      return true
+      return
     case 'stateless':
-      if (!extended) return false
       encoding.writeVarUint(encoder, MessageType.stateless)
       encoding.writeVarString(encoder, message.payload)
-      return true
+      return
   }
 }

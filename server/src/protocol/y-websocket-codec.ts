@@ -54,7 +54,11 @@ export function asProtocolError(error: unknown): ProtocolError {
 export const yWebsocketEncoder: Encoder = {
   id: 'y-websocket',
   encode(message: ServerMessage): Uint8Array | null {
+    // Acknowledgements and stateless messages are not part of the y-websocket protocol; this
+    // runs for every update a client sends, so decide before allocating anything.
+    if (message.type === 'sync-status' || message.type === 'stateless') return null
     const encoder = encoding.createEncoder()
-    return writeMessageBody(encoder, message, false) ? encoding.toUint8Array(encoder) : null
+    writeMessageBody(encoder, message)
+    return encoding.toUint8Array(encoder)
   },
 }
