@@ -14,8 +14,8 @@ export interface ChildServer {
   stderr(): string
 }
 
-/** Runs `server/src/main.ts` with `env` on a free port; resolves when it listens. */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+/** Spawns `main.ts` on a free port with `env`, collecting its stderr. */
+function spawnMain(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--conditions=tandem-source', '--import', 'tsx', MAIN], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,6 +27,12 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
+  return { child, exited, stderr: () => stderr }
+}
+
+/** Runs `server/src/main.ts` with `env` on a free port; resolves when it listens. */
+export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+  const { child, exited, stderr } = spawnMain(env)
   const url = await withTimeout(
     new Promise<string>((resolve, reject) => {
       let stdout = ''
@@ -35,7 +41,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
         const match = /listening on (http:\/\/[^"\s]+)/.exec(stdout)
         if (match) resolve(match[1]!)
       })
-      void exited.then(() => reject(new Error(`server exited early: ${stderr}`)))
+      void exited.then(() => reject(new Error(`server exited early: ${stderr()}`)))
     }),
     15_000,
     'the server did not start',
@@ -45,7 +51,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     url,
     wsUrl: `${url.replace('http', 'ws')}/collab`,
     exited,
-    stderr: () => stderr,
+    stderr,
   }
 }
 
@@ -53,18 +59,7 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
 export async function runRefusedServer(
   env: Record<string, string>,
 ): Promise<{ code: number | null, stderr: string }> {
-  const child = spawn(process.execPath, ['--conditions=tandem-source', '--import', 'tsx', MAIN], {
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk
-  })
-  const code = await withTimeout(
-    new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode))),
-    15_000,
-    'the server did not exit',
-  )
-  return { code, stderr }
+  const { exited, stderr } = spawnMain(env)
+  const { code } = await withTimeout(exited, 15_000, 'the server did not exit')
+  return { code, stderr: stderr() }
 }
