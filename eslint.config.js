@@ -5,7 +5,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/', '**/node_modules/', 'data/', '**/test-results/'] },
+  { ignores: ['**/dist/', '**/dist-schema/', '**/node_modules/', 'data/', '**/test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   stylistic.configs.customize({

@@ -131,7 +131,11 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: 'fanout,presence,storm,saturation,idle' },
     targets: { type: 'string', default: 'tandem,relay,y-websocket-server,y-websocket-server-leveldb,hocuspocus' },
     measure: { type: 'string', default: '15' },
+    /** Seconds of load before the measured window: JIT compilation settles in it. */
+    warmup: { type: 'string' },
     workers: { type: 'string', default: '1' },
+    /** Runs of every scenario against every server, interleaved; the table shows medians. */
+    rounds: { type: 'string', default: '1' },
     smoke: { type: 'boolean', default: false },
   },
 })
@@ -151,7 +155,7 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
     return empty(target, 0)
   }
   const documents = Array.from({ length: scenario.documents }, (_, index) => `bench-${scenario.name.replace(/\W+/g, '-')}-${index}`)
-  const warmupMs = Math.min(3000, Math.max(1000, measureMs / 5))
+  const warmupMs = values.warmup === undefined ? Math.min(3000, Math.max(1000, measureMs / 5)) : Number(values.warmup) * 1000
   const workers: ChildProcess[] = []
   const results: Array<Promise<WorkerResult | null>> = []
   const connected: Array<Promise<{ connected: number, syncTimesMs: number[] }>> = []
@@ -222,11 +226,6 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
   return row
 }
 
-/**
- * A document stored as `count` small updates (what a server that never compacts leaves
- * behind), in y-leveldb's layout, which both LevelDB servers read. Measures the first sync
- * after a start, then the directory after the server compacted and stopped.
- */
 const SATURATION_STEP_MS = 5000
 
 /** Runs the scenario at each rate in turn; keeps the last rate that held p99 ≤ 50 ms with no loss. */
@@ -243,6 +242,11 @@ async function saturate(scenario: Scenario, target: Target, workerCount: number)
 
 const COLD_LOAD_LIMIT_MS = 60_000
 
+/**
+ * A document stored as `count` small updates (what a server that never compacts leaves
+ * behind), in y-leveldb's layout, which both LevelDB servers read. Measures the first sync
+ * after a start, then the directory after the server compacted and stopped.
+ */
 async function coldLoad(count: number, target: Target): Promise<Row> {
   const row = empty(target, 1)
   if (!target.leveldb) return row
@@ -364,6 +368,26 @@ function empty(target: Target, connected: number): Row {
   }
 }
 
+/** One row for several rounds: the median of each measure, deliveries summed (loss over all). */
+function combine(rows: Row[]): Row {
+  const combined = { ...rows[0]! }
+  for (const key of Object.keys(combined) as Array<keyof Row>) {
+    if (key === 'target') continue
+    const values = rows.map((row) => row[key] as number)
+    combined[key] = (key === 'delivered' || key === 'expected'
+      ? values.reduce((sum, value) => sum + value, 0)
+      : median(values)) as never
+  }
+  return combined
+}
+
+function median(values: number[]): number {
+  const known = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b)
+  if (known.length === 0) return Number.NaN
+  const middle = known.length >> 1
+  return known.length % 2 === 1 ? known[middle]! : (known[middle - 1]! + known[middle]!) / 2
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
@@ -371,8 +395,9 @@ function percentile(sorted: number[], p: number): number {
 
 const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : value.toFixed(digits))
 
-function table(scenario: Scenario, rows: Row[]): string {
+function table(scenario: Scenario, rows: Row[], rounds: number): string {
   const lines = [`### ${scenario.name}: ${scenario.description}`, '']
+  if (rounds > 1) lines.push(`Medians of ${rounds} rounds (delivered / expected: all rounds together).`, '')
   if (scenario.rates !== undefined) {
     lines.push('| server | sustained deliveries/s | at updates/s per writer | p99 ms there |', '|---|---|---|---|')
     for (const row of rows) lines.push(`| ${row.target} | ${fixed(row.sustained, 0)} | ${fixed(row.sustainedRate, 0)} | ${fixed(row.p99)} |`)
@@ -423,14 +448,22 @@ const chosenTargets = (values.smoke ? ['tandem', 'relay'] : values.targets.split
   return target
 })
 
+const rounds = Number(values.rounds)
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number of at least 1')
+
 const sections: string[] = []
 for (const scenario of chosen) {
-  const rows: Row[] = []
-  for (const target of chosenTargets) {
-    process.stderr.write(`${scenario.name} · ${target.name} …\n`)
-    rows.push(await runOne(scenario, target, values.smoke ? 2000 : measureMs, Number(values.workers)))
+  // Rounds go through every server in turn, so a slow minute of a shared machine does not
+  // land on one server's runs alone.
+  const runs = chosenTargets.map((): Row[] => [])
+  for (let round = 1; round <= rounds; round++) {
+    for (const [index, target] of chosenTargets.entries()) {
+      process.stderr.write(`${scenario.name} · ${target.name}${rounds > 1 ? ` · round ${round} of ${rounds}` : ''} …\n`)
+      runs[index]!.push(await runOne(scenario, target, values.smoke ? 2000 : measureMs, Number(values.workers)))
+    }
   }
-  const section = table(scenario, rows)
+  const rows = runs.map(combine)
+  const section = table(scenario, rows, rounds)
   sections.push(section)
   process.stdout.write(`${section}\n\n`)
   if (values.smoke) {

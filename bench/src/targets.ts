@@ -20,8 +20,12 @@ export interface Target {
   start(port: number, dataDir: string): ChildProcess
 }
 
+// BENCH_NODE_ARGS: flags for every server's node, e.g. `--cpu-prof --cpu-prof-dir=prof`, or
+// `--perf-basic-prof` for `perf record`.
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter((arg) => arg !== '') ?? []
+
 const node = (args: string[], env: Record<string, string>) =>
-  spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
 
 const yWebsocketServer = join(root, 'node_modules/@y/websocket-server/src/server.js')
 
@@ -32,7 +36,7 @@ export const targets: Record<string, Target> = {
     syncs: true,
     leveldb: true,
     urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
-    start: (port, dataDir) => node([...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), join(root, 'server/dist/main.js')], {
+    start: (port, dataDir) => node([join(root, 'server/dist/main.js')], {
       PORT: String(port),
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',

@@ -70,6 +70,10 @@ export class LevelDbStore implements DocumentStore {
   // What is on disk for the documents this process has touched, so appends read nothing.
   readonly #tracked = new Map<string, Tracked>()
   #queue: Array<{ name: string, update: Uint8Array, resolve(): void, reject(error: unknown): void }> = []
+  /** Whether a group is being written: appends wait for it and go together in the next. */
+  #committing = false
+  /** Documents with a compaction queued, so a busy document queues one at a time. */
+  readonly #compacting = new Set<string>()
   #closed = false
 
   constructor(directory: string, options: LevelDbStoreOptions = {}) {
@@ -104,18 +108,21 @@ export class LevelDbStore implements DocumentStore {
     const update = mergeAll(updates)
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, update, resolve, reject })
-      if (this.#queue.length === 1) setImmediate(() => this.#commit())
+      if (this.#queue.length === 1 && !this.#committing) setImmediate(() => this.#commit())
     })
   }
 
   /**
    * Writes every append of this event-loop turn, whatever their documents, as one atomic
    * LevelDB batch: one transaction in y-leveldb's chain instead of one per document.
+   * Appends that arrive while a group is being written go together in the next group, as
+   * soon as that write is done (they could not be written any earlier).
    */
   #commit(): void {
     const group = this.#queue
     if (group.length === 0) return
     this.#queue = []
+    this.#committing = true
     const names = new Set(group.map((item) => item.name))
     const label = names.size === 1 ? group[0]!.name : `${names.size} documents`
     this.#run('append', label, async (db) => {
@@ -146,20 +153,33 @@ export class LevelDbStore implements DocumentStore {
       }
     }).then(
       () => {
+        this.#nextGroup()
         for (const item of group) item.resolve()
         for (const name of names) {
-          // While a document is busy, compact its updates but leave LevelDB's files be.
-          if ((this.#tracked.get(name)?.count ?? 0) > this.#compactAfter) {
-            this.#run('compact', name, async (db) => {
-              await this.#compact(db, name, await getLevelUpdatesEntries(db, name))
-            }).catch(this.#onBackgroundError)
-          }
+          if ((this.#tracked.get(name)?.count ?? 0) > this.#compactAfter) this.#compactInBackground(name)
         }
       },
       (error: unknown) => {
+        this.#nextGroup()
         for (const item of group) item.reject(error)
       },
     )
+  }
+
+  #nextGroup(): void {
+    this.#committing = false
+    this.#commit()
+  }
+
+  /** While a document is busy, compacts its updates but leaves LevelDB's files be. */
+  #compactInBackground(name: string): void {
+    if (this.#compacting.has(name)) return
+    this.#compacting.add(name)
+    this.#run('compact', name, async (db) => {
+      await this.#compact(db, name, await getLevelUpdatesEntries(db, name))
+    })
+      .catch(this.#onBackgroundError)
+      .finally(() => this.#compacting.delete(name))
   }
 
   /** Compacts, and has LevelDB rewrite the document's files so the space comes back. */

@@ -44,7 +44,9 @@ export class GuardedSocket {
   send(frame: Uint8Array): void {
     const socket = this.socket
     if (this.#closed || socket.readyState !== socket.OPEN) return
-    if (socket.bufferedAmount > this.context.limits.maxBufferedBytes) {
+    // Frames go to the TCP socket itself, so its queue is all there is to count.
+    const buffered = this.#raw === null ? socket.bufferedAmount : this.#raw.writableLength
+    if (buffered > this.context.limits.maxBufferedBytes) {
       this.close(Code.tryAgainLater)
       setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
       return
