@@ -187,7 +187,14 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
       child.on('exit', () => resolve(null))
     }))
   }
-  const ready = await Promise.all(connected)
+  const ready = await within(Promise.all(connected), CONNECT_LIMIT_MS)
+  if (ready === null) {
+    process.stderr.write(`${target.name}: clients not all synced within ${CONNECT_LIMIT_MS / 1000} s; no result\n`)
+    for (const child of workers) child.kill()
+    seeder?.terminate()
+    await server.stop()
+    return empty(target, 0)
+  }
   const connections = ready.reduce((sum, worker) => sum + worker.connected, 0)
   let row: Row
   if (scenario.idle) {
@@ -224,6 +231,22 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
   }
   await server.stop()
   return row
+}
+
+/** How long every client of a run may take to connect and sync before the run is given up. */
+const CONNECT_LIMIT_MS = 120_000
+
+/** The promise's value, or null if it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 const SATURATION_STEP_MS = 5000
@@ -270,19 +293,22 @@ async function coldLoad(count: number, target: Target): Promise<Row> {
   const frames = new Frames(target.protocol, 'cold')
   const started = performance.now()
   const socket = new WebSocket(target.urlTemplate(port).replace('{doc}', 'cold'), { perMessageDeflate: false })
-  const synced = await Promise.race([
-    new Promise<boolean>((resolve, reject) => {
-      socket.once('error', reject)
-      socket.once('open', () => {
-        for (const frame of frames.hello()) socket.send(frame)
-      })
-      socket.on('message', (data: Buffer) => {
-        if (frames.isSyncStep2(data)) resolve(true)
-      })
-    }),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), COLD_LOAD_LIMIT_MS)),
-  ])
-  if (!synced) {
+  // Synced means holding the whole document: a server may answer sync step 1 before it has
+  // read its store (and send the content later), so the client counts what it received.
+  const received = new Y.Doc()
+  const expectedLength = text.length
+  const synced = await within(new Promise<boolean>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.once('open', () => {
+      for (const frame of frames.hello()) socket.send(frame)
+    })
+    socket.on('message', (data: Buffer) => {
+      const content = frames.contentOf(data)
+      if (content !== null) Y.applyUpdate(received, content)
+      if (received.getText('text').length === expectedLength) resolve(true)
+    })
+  }), COLD_LOAD_LIMIT_MS)
+  if (synced === null) {
     process.stderr.write(`cold load: ${target.name} did not sync within ${COLD_LOAD_LIMIT_MS / 1000} s\n`)
     socket.terminate()
     await server.stop()

@@ -101,7 +101,8 @@ export async function launch(
     process: child,
     dataDir,
     stop: async (removeData = true) => {
-      if (child.exitCode === null) {
+      // A server without a SIGTERM handler dies of the signal: no exit code, but exited.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
         // SIGTERM first, so a server started with --cpu-prof can write its profile.
         child.kill('SIGTERM')

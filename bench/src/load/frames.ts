@@ -50,15 +50,26 @@ export class Frames {
 
   /** Whether a received frame is sync step 2 (the answer that completes the first sync). */
   isSyncStep2(frame: Uint8Array): boolean {
+    return this.#readSync(frame)?.kind === 1
+  }
+
+  /** The Yjs update a received sync step 2 or update frame carries, or null for other frames. */
+  contentOf(frame: Uint8Array): Uint8Array | null {
+    const sync = this.#readSync(frame)
+    return sync === null || sync.kind === 0 ? null : sync.payload()
+  }
+
+  #readSync(frame: Uint8Array): { kind: number, payload(): Uint8Array } | null {
     try {
       const decoder = decoding.createDecoder(frame)
       if (this.protocol === 'hocuspocus') {
-        if (frame.length === 1) return false
+        if (frame.length === 1) return null
         decoding.readVarString(decoder)
       }
-      return decoding.readVarUint(decoder) === 0 && decoding.readVarUint(decoder) === 1
+      if (decoding.readVarUint(decoder) !== 0) return null
+      return { kind: decoding.readVarUint(decoder), payload: () => decoding.readVarUint8Array(decoder) }
     } catch {
-      return false
+      return null
     }
   }
 
