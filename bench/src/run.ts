@@ -114,6 +114,8 @@ interface Row {
   diskKb: number
   stateKb: number
   stormMs: number
+  /** Join storm: CPU seconds the server spent until every joiner had the document. */
+  stormCpuS: number
   peakMb: number
   connected: number
   delivered: number
@@ -128,11 +130,11 @@ interface Row {
 
 const { values } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'fanout,presence,storm,saturation,idle' },
+    scenarios: { type: 'string', default: 'fanout,presence,storm,saturation,idle,cold' },
     targets: { type: 'string', default: 'tandem,relay,y-websocket-server,y-websocket-server-leveldb,hocuspocus' },
     measure: { type: 'string', default: '15' },
     /** Seconds of load before the measured window: JIT compilation settles in it. */
-    warmup: { type: 'string' },
+    warmup: { type: 'string', default: '5' },
     workers: { type: 'string', default: '1' },
     /** Runs of every scenario against every server, interleaved; the table shows medians. */
     rounds: { type: 'string', default: '1' },
@@ -142,7 +144,7 @@ const { values } = parseArgs({
 
 const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
 
-async function runOne(scenario: Scenario, target: Target, measureMs: number, workerCount: number): Promise<Row> {
+async function runOne(scenario: Scenario, target: Target, measureMs: number, warmupMs: number, workerCount: number): Promise<Row> {
   if (scenario.storedUpdates !== undefined) return coldLoad(scenario.storedUpdates, target)
   if (scenario.rates !== undefined) return saturate(scenario, target, workerCount)
   const port = await freePort()
@@ -155,11 +157,11 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
     return empty(target, 0)
   }
   const documents = Array.from({ length: scenario.documents }, (_, index) => `bench-${scenario.name.replace(/\W+/g, '-')}-${index}`)
-  const warmupMs = values.warmup === undefined ? Math.min(3000, Math.max(1000, measureMs / 5)) : Number(values.warmup) * 1000
   const workers: ChildProcess[] = []
   const results: Array<Promise<WorkerResult | null>> = []
   const connected: Array<Promise<{ connected: number, syncTimesMs: number[] }>> = []
   const seeder = scenario.stormBytes === undefined ? null : await seed(target, port, documents[0]!, scenario.stormBytes)
+  const cpuBefore = cpuSeconds(pid)
   for (let w = 0; w < workerCount; w++) {
     const config: WorkerConfig = {
       urlTemplate: target.urlTemplate(port),
@@ -208,6 +210,7 @@ async function runOne(scenario: Scenario, target: Target, measureMs: number, wor
     row.peakMb = peak / 2 ** 20
     row.rssPerConnectionKb = (rss - baseline) / connections / 1024
     row.stormMs = Math.max(...ready.flatMap((worker) => worker.syncTimesMs))
+    row.stormCpuS = cpuSeconds(pid) - cpuBefore
   } else {
     await new Promise((resolve) => setTimeout(resolve, warmupMs))
     const cpuStart = cpuSeconds(pid)
@@ -250,13 +253,14 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
 }
 
 const SATURATION_STEP_MS = 5000
+const SATURATION_WARMUP_MS = 1000
 
 /** Runs the scenario at each rate in turn; keeps the last rate that held p99 ≤ 50 ms with no loss. */
 async function saturate(scenario: Scenario, target: Target, workerCount: number): Promise<Row> {
   let best = empty(target, 0)
   for (const writeRate of scenario.rates!) {
     process.stderr.write(`  ${writeRate} updates/s per writer\n`)
-    const row = await runOne({ ...scenario, rates: undefined, writeRate }, target, SATURATION_STEP_MS, workerCount)
+    const row = await runOne({ ...scenario, rates: undefined, writeRate }, target, SATURATION_STEP_MS, SATURATION_WARMUP_MS, workerCount)
     if (!(row.p99 <= 50) || row.delivered < row.expected) break
     best = { ...row, sustained: row.delivered / (SATURATION_STEP_MS / 1000), sustainedRate: writeRate }
   }
@@ -381,6 +385,7 @@ function empty(target: Target, connected: number): Row {
     diskKb: none,
     stateKb: none,
     stormMs: none,
+    stormCpuS: none,
     peakMb: none,
     connected,
     delivered: 0,
@@ -431,8 +436,8 @@ function table(scenario: Scenario, rows: Row[], rounds: number): string {
     lines.push('| server | first sync ms | on disk after compaction KB | encoded state KB | disk / state |', '|---|---|---|---|---|')
     for (const row of rows) lines.push(`| ${row.target} | ${fixed(row.coldSyncMs, 0)} | ${fixed(row.diskKb, 0)} | ${fixed(row.stateKb, 0)} | ${fixed(row.diskKb / row.stateKb, 2)} |`)
   } else if (scenario.stormBytes !== undefined) {
-    lines.push('| server | joiners | all synced after ms | peak RSS MB |', '|---|---|---|---|')
-    for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.stormMs, 0)} | ${fixed(row.peakMb)} |`)
+    lines.push('| server | joiners | all synced after ms | server CPU s until then | peak RSS MB |', '|---|---|---|---|---|')
+    for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.stormMs, 0)} | ${fixed(row.stormCpuS, 2)} | ${fixed(row.peakMb)} |`)
   } else if (scenario.idle) {
     lines.push('| server | connections | RSS MB | RSS per connection KB |', '|---|---|---|---|')
     for (const row of rows) lines.push(`| ${row.target} | ${row.connected} | ${fixed(row.rssMb)} | ${fixed(row.rssPerConnectionKb)} |`)
@@ -453,7 +458,7 @@ function table(scenario: Scenario, rows: Row[], rounds: number): string {
         : scenario.storedUpdates !== undefined
           ? `- ${row.target}: first sync ${fixed(tandem.coldSyncMs / row.coldSyncMs, 2)}×, disk ${fixed(tandem.diskKb / row.diskKb, 2)}×`
           : scenario.stormBytes !== undefined
-            ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
+            ? `- ${row.target}: time ${fixed(tandem.stormMs / row.stormMs, 2)}×, server CPU ${fixed(tandem.stormCpuS / row.stormCpuS, 2)}×, peak RSS ${fixed(tandem.peakMb / row.peakMb, 2)}×`
             : scenario.idle
               ? `- ${row.target}: RSS per connection ${fixed(tandem.rssPerConnectionKb / row.rssPerConnectionKb, 2)}×`
               : `- ${row.target}: CPU per update ${fixed(tandem.cpuMicrosPerUpdate / row.cpuMicrosPerUpdate, 2)}×, p99 ${fixed(tandem.p99 / row.p99, 2)}×`)
@@ -462,7 +467,8 @@ function table(scenario: Scenario, rows: Row[], rounds: number): string {
   return lines.join('\n')
 }
 
-const measureMs = Number(values.measure) * 1000
+const measureMs = values.smoke ? 2000 : Number(values.measure) * 1000
+const warmupMs = values.smoke ? 1000 : Number(values.warmup) * 1000
 const chosen = values.smoke ? [smokeScenario] : values.scenarios.split(',').map((name) => {
   const scenario = scenarios[name]
   if (!scenario) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`)
@@ -485,7 +491,7 @@ for (const scenario of chosen) {
   for (let round = 1; round <= rounds; round++) {
     for (const [index, target] of chosenTargets.entries()) {
       process.stderr.write(`${scenario.name} · ${target.name}${rounds > 1 ? ` · round ${round} of ${rounds}` : ''} …\n`)
-      runs[index]!.push(await runOne(scenario, target, values.smoke ? 2000 : measureMs, Number(values.workers)))
+      runs[index]!.push(await runOne(scenario, target, measureMs, warmupMs, Number(values.workers)))
     }
   }
   const rows = runs.map(combine)
