@@ -144,7 +144,13 @@ const { values } = parseArgs({
 
 const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
 
-async function runOne(scenario: Scenario, target: Target, measureMs: number, warmupMs: number, workerCount: number): Promise<Row> {
+async function runOne(
+  scenario: Scenario,
+  target: Target,
+  measureMs: number,
+  warmupMs: number,
+  workerCount: number,
+): Promise<Row> {
   if (scenario.storedUpdates !== undefined) return coldLoad(scenario.storedUpdates, target)
   if (scenario.rates !== undefined) return saturate(scenario, target, workerCount)
   const port = await freePort()
@@ -260,7 +266,8 @@ async function saturate(scenario: Scenario, target: Target, workerCount: number)
   let best = empty(target, 0)
   for (const writeRate of scenario.rates!) {
     process.stderr.write(`  ${writeRate} updates/s per writer\n`)
-    const row = await runOne({ ...scenario, rates: undefined, writeRate }, target, SATURATION_STEP_MS, SATURATION_WARMUP_MS, workerCount)
+    const step = { ...scenario, rates: undefined, writeRate }
+    const row = await runOne(step, target, SATURATION_STEP_MS, SATURATION_WARMUP_MS, workerCount)
     if (!(row.p99 <= 50) || row.delivered < row.expected) break
     best = { ...row, sustained: row.delivered / (SATURATION_STEP_MS / 1000), sustainedRate: writeRate }
   }
