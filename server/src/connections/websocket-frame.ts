@@ -7,14 +7,30 @@ import type { WebSocket } from 'ws'
 // which is most of what a fan-out to hundreds of sockets costs.
 //
 // A broadcast sends one message to every socket in a row, so remembering the last message
-// framed finds it every time but the first. (A WeakMap did the same, and its ephemeron
-// write barriers cost more than the framing: 2.5% of the server's CPU with presence.)
+// framed finds it every time but the first. (A WeakMap for every message did the same, and
+// its ephemeron write barriers cost more than the framing: 2.5% of the server's CPU with
+// presence.) Large messages, such as a whole state sent to joiners one by one between other
+// frames, are kept by message as well, so they are copied into a frame once.
+const LARGE_MESSAGE_BYTES = 64 * 1024
+const largeFrames = new WeakMap<Uint8Array, Buffer>()
 let lastMessage: Uint8Array | null = null
-let lastFrame = Buffer.alloc(0)
+let lastFrame: Buffer = Buffer.alloc(0)
 
 /** The complete WebSocket frame (FIN, binary, unmasked) around a message. */
 export function binaryFrame(message: Uint8Array): Buffer {
   if (message === lastMessage) return lastFrame
+  const large = message.byteLength >= LARGE_MESSAGE_BYTES
+  let frame = large ? largeFrames.get(message) : undefined
+  if (frame === undefined) {
+    frame = frameAround(message)
+    if (large) largeFrames.set(message, frame)
+  }
+  lastMessage = message
+  lastFrame = frame
+  return frame
+}
+
+function frameAround(message: Uint8Array): Buffer {
   const length = message.byteLength
   const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10
   const frame = Buffer.allocUnsafe(headerLength + length)
@@ -29,8 +45,6 @@ export function binaryFrame(message: Uint8Array): Buffer {
     frame.writeBigUInt64BE(BigInt(length), 2)
   }
   frame.set(message, headerLength)
-  lastMessage = message
-  lastFrame = frame
   return frame
 }
 
