@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Receiver } from 'ws'
+import type { Writable } from 'node:stream'
+import * as ws from 'ws'
 import { binaryFrame } from './websocket-frame.js'
+
+// ws's own frame parser, which ws exports but its type definitions leave out.
+const { Receiver } = ws as unknown as {
+  Receiver: new (options: { isServer: boolean }) => Writable
+}
 
 /** What a ws client makes of the bytes: the messages it would emit. */
 function receive(bytes: Buffer): Buffer[] {
