@@ -134,7 +134,7 @@ const { values } = parseArgs({
     targets: { type: 'string', default: 'tandem,relay,y-websocket-server,y-websocket-server-leveldb,hocuspocus' },
     measure: { type: 'string', default: '15' },
     /** Seconds of load before the measured window: JIT compilation settles in it. */
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '15' },
     workers: { type: 'string', default: '1' },
     /** Runs of every scenario against every server, interleaved; the table shows medians. */
     rounds: { type: 'string', default: '1' },
