@@ -265,9 +265,10 @@ const SATURATION_WARMUP_MS = 1000
 async function saturate(scenario: Scenario, target: Target, workerCount: number): Promise<Row> {
   let best = empty(target, 0)
   for (const writeRate of scenario.rates!) {
-    process.stderr.write(`  ${writeRate} updates/s per writer\n`)
     const step = { ...scenario, rates: undefined, writeRate }
     const row = await runOne(step, target, SATURATION_STEP_MS, SATURATION_WARMUP_MS, workerCount)
+    const lost = row.expected - row.delivered
+    process.stderr.write(`  ${writeRate} updates/s per writer: p99 ${fixed(row.p99)} ms, ${lost} of ${row.expected} lost\n`)
     if (!(row.p99 <= 50) || row.delivered < row.expected) break
     best = { ...row, sustained: row.delivered / (SATURATION_STEP_MS / 1000), sustainedRate: writeRate }
   }

@@ -79,8 +79,6 @@ export class LevelDbStore implements DocumentStore {
   // What is on disk for the documents this process has touched, so appends read nothing.
   readonly #tracked = new Map<string, Tracked>()
   #queue: Array<{ name: string, update: Uint8Array, resolve(): void, reject(error: unknown): void }> = []
-  /** Whether a group is being written: appends wait for it and go together in the next. */
-  #committing = false
   /** Documents with a compaction queued, so a busy document queues one at a time. */
   readonly #compacting = new Set<string>()
   #closed = false
@@ -119,21 +117,18 @@ export class LevelDbStore implements DocumentStore {
     const update = mergeAll(updates)
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, update, resolve, reject })
-      if (this.#queue.length === 1 && !this.#committing) setImmediate(() => this.#commit())
+      if (this.#queue.length === 1) setImmediate(() => this.#commit())
     })
   }
 
   /**
    * Writes every append of this event-loop turn, whatever their documents, as one atomic
    * LevelDB batch: one transaction in y-leveldb's chain instead of one per document.
-   * Appends that arrive while a group is being written go together in the next group, as
-   * soon as that write is done (they could not be written any earlier).
    */
   #commit(): void {
     const group = this.#queue
     if (group.length === 0) return
     this.#queue = []
-    this.#committing = true
     const names = new Set(group.map((item) => item.name))
     const label = names.size === 1 ? group[0]!.name : `${names.size} documents`
     this.#run('append', label, async (db) => {
@@ -164,22 +159,15 @@ export class LevelDbStore implements DocumentStore {
       }
     }).then(
       () => {
-        this.#nextGroup()
         for (const item of group) item.resolve()
         for (const name of names) {
           if ((this.#tracked.get(name)?.count ?? 0) > this.#compactAfter) this.#compactInBackground(name)
         }
       },
       (error: unknown) => {
-        this.#nextGroup()
         for (const item of group) item.reject(error)
       },
     )
-  }
-
-  #nextGroup(): void {
-    this.#committing = false
-    this.#commit()
   }
 
   /** While a document is busy, compacts its updates but leaves LevelDB's files be. */
@@ -351,10 +339,12 @@ function reclaim(db: Level, name: string): Promise<void> {
   return db.compactRange(firstKey(name), lastKey(name))
 }
 
-// Updates merged before they are applied: Y.mergeUpdates is cheap for a few dozen small
-// updates and superlinear for many, Y.applyUpdate has a fixed cost per call. Replaying
+// Small updates are merged before they are applied: Y.mergeUpdates is cheap for a few dozen
+// small updates and superlinear for many, Y.applyUpdate has a fixed cost per call. Replaying
 // 110,000 updates: one by one 600-1000 ms, in merges of 100 400-600 ms, of 1,000 1.5-2.2 s.
+// A large update (a compacted state) is applied on its own: merging would re-encode it.
 const REPLAY_MERGE = 100
+const REPLAY_SMALL_BYTES = 4096
 
 /**
  * Stored updates replayed into a document, encoded as one update. Applying them in one
@@ -367,9 +357,20 @@ function replay(updates: readonly Uint8Array[]): {
 } {
   const doc = new Y.Doc()
   doc.transact(() => {
-    for (let start = 0; start < updates.length; start += REPLAY_MERGE) {
-      Y.applyUpdate(doc, Y.mergeUpdates(updates.slice(start, start + REPLAY_MERGE)))
+    let small: Uint8Array[] = []
+    const applySmall = () => {
+      if (small.length > 0) Y.applyUpdate(doc, small.length === 1 ? small[0]! : Y.mergeUpdates(small))
+      small = []
     }
+    for (const update of updates) {
+      if (update.byteLength > REPLAY_SMALL_BYTES) {
+        applySmall()
+        Y.applyUpdate(doc, update)
+      } else if (small.push(update) === REPLAY_MERGE) {
+        applySmall()
+      }
+    }
+    applySmall()
   })
   const result = { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
   doc.destroy()
