@@ -2,7 +2,7 @@
 // one invocation, reported as ratios (absolute numbers drift on a shared 2-core machine).
 import { type ChildProcess, fork } from 'node:child_process'
 import { execSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { LevelDbStore } from '@tandem/persistence/leveldb-store'
 import { type AddressInfo, createServer } from 'node:net'
 import { cpus, totalmem } from 'node:os'
@@ -139,6 +139,8 @@ const { values } = parseArgs({
     /** Runs of every scenario against every server, interleaved; the table shows medians. */
     rounds: { type: 'string', default: '1' },
     smoke: { type: 'boolean', default: false },
+    /** Replace only the sections of the scenarios run in RESULTS.md and keep the others. */
+    update: { type: 'boolean', default: false },
   },
 })
 
@@ -491,6 +493,7 @@ const chosenTargets = (values.smoke ? ['tandem', 'relay'] : values.targets.split
 const rounds = Number(values.rounds)
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number of at least 1')
 
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 const sections: string[] = []
 for (const scenario of chosen) {
   // Rounds go through every server in turn, so a slow minute of a shared machine does not
@@ -504,7 +507,7 @@ for (const scenario of chosen) {
   }
   const rows = runs.map(combine)
   const section = table(scenario, rows, rounds)
-  sections.push(section)
+  sections.push(section.replace('\n\n', `\n\nRun ${new Date().toISOString()}: \`${command}\`\n\n`))
   process.stdout.write(`${section}\n\n`)
   if (values.smoke) {
     const tandem = rows[0]!
@@ -516,7 +519,21 @@ for (const scenario of chosen) {
 }
 
 if (!values.smoke) {
-  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+  const file = new URL('../RESULTS.md', import.meta.url)
+  const kept = values.update && existsSync(file) ? sectionsOf(readFileSync(file, 'utf8')) : new Map<string, string>()
+  for (const section of sections) kept.set(headingOf(section), section)
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`
-  writeFileSync(new URL('../RESULTS.md', import.meta.url), `# Benchmark results\n\nLatest run: ${new Date().toISOString()}\n\nMachine: ${machine}\n\nCommand: \`${command}\`\n\n${sections.join('\n\n')}\n`)
+  const header = `# Benchmark results\n\nMachine: ${machine}\n\nEach section names the command and the time of its run.`
+  writeFileSync(file, `${header}\n\n${[...kept.values()].join('\n\n')}\n`)
+}
+
+/** The sections of a RESULTS.md by scenario name, in their order. */
+function sectionsOf(markdown: string): Map<string, string> {
+  const sections = new Map<string, string>()
+  for (const part of markdown.split(/^(?=### )/m).slice(1)) sections.set(headingOf(part), part.trimEnd())
+  return sections
+}
+
+function headingOf(section: string): string {
+  return section.slice(4, section.indexOf(':'))
 }

@@ -339,12 +339,14 @@ function reclaim(db: Level, name: string): Promise<void> {
   return db.compactRange(firstKey(name), lastKey(name))
 }
 
-// Small updates are merged before they are applied: Y.mergeUpdates is cheap for a few dozen
-// small updates and superlinear for many, Y.applyUpdate has a fixed cost per call. Replaying
-// 110,000 updates: one by one 600-1000 ms, in merges of 100 400-600 ms, of 1,000 1.5-2.2 s.
-// A large update (a compacted state) is applied on its own: merging would re-encode it.
+// A long history (a document nobody compacted, such as one plain y-leveldb wrote) is
+// replayed in merges of 100 updates: Y.mergeUpdates is cheap for a few dozen small updates
+// and superlinear for many, Y.applyUpdate has a fixed cost per call. Replaying 110,000
+// updates: one by one 600-1000 ms, in merges of 100 400-600 ms, of 1,000 1.5-2.2 s. The few
+// hundred updates of a routine compaction are applied one by one: merging updates of many
+// clients costs more than it saves (a busy document's p99 passed 50 ms one step earlier).
 const REPLAY_MERGE = 100
-const REPLAY_SMALL_BYTES = 4096
+const REPLAY_MERGE_FROM = 1000
 
 /**
  * Stored updates replayed into a document, encoded as one update. Applying them in one
@@ -356,21 +358,11 @@ function replay(updates: readonly Uint8Array[]): {
   stateVector: Uint8Array
 } {
   const doc = new Y.Doc()
+  const step = updates.length >= REPLAY_MERGE_FROM ? REPLAY_MERGE : 1
   doc.transact(() => {
-    let small: Uint8Array[] = []
-    const applySmall = () => {
-      if (small.length > 0) Y.applyUpdate(doc, small.length === 1 ? small[0]! : Y.mergeUpdates(small))
-      small = []
+    for (let start = 0; start < updates.length; start += step) {
+      Y.applyUpdate(doc, step === 1 ? updates[start]! : Y.mergeUpdates(updates.slice(start, start + step)))
     }
-    for (const update of updates) {
-      if (update.byteLength > REPLAY_SMALL_BYTES) {
-        applySmall()
-        Y.applyUpdate(doc, update)
-      } else if (small.push(update) === REPLAY_MERGE) {
-        applySmall()
-      }
-    }
-    applySmall()
   })
   const result = { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
   doc.destroy()
