@@ -436,8 +436,8 @@ function percentile(sorted: number[], p: number): number {
 
 const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : value.toFixed(digits))
 
-function table(scenario: Scenario, rows: Row[], rounds: number): string {
-  const lines = [`### ${scenario.name}: ${scenario.description}`, '']
+function table(scenario: Scenario, rows: Row[], rounds: number, command: string): string {
+  const lines = [`### ${scenario.name}: ${scenario.description}`, '', `Run ${new Date().toISOString()}: \`${command}\``, '']
   if (rounds > 1) lines.push(`Medians of ${rounds} rounds (delivered / expected: all rounds together).`, '')
   if (scenario.rates !== undefined) {
     lines.push('| server | sustained deliveries/s | at updates/s per writer | p99 ms there |', '|---|---|---|---|')
@@ -477,8 +477,19 @@ function table(scenario: Scenario, rows: Row[], rounds: number): string {
   return lines.join('\n')
 }
 
-const measureMs = values.smoke ? 2000 : Number(values.measure) * 1000
-const warmupMs = values.smoke ? 1000 : Number(values.warmup) * 1000
+/** A numeric option's value, or an error naming the option. */
+function numberOption(name: 'measure' | 'warmup' | 'rounds' | 'workers', least: number, whole: boolean): number {
+  const value = Number(values[name])
+  if (Number.isNaN(value) || value < least || (whole && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be ${whole ? 'a whole number' : 'a number'} of at least ${least}`)
+  }
+  return value
+}
+
+const measureMs = values.smoke ? 2000 : numberOption('measure', 1, false) * 1000
+const warmupMs = values.smoke ? 1000 : numberOption('warmup', 0, false) * 1000
+const rounds = numberOption('rounds', 1, true)
+const workerCount = numberOption('workers', 1, true)
 const chosen = values.smoke ? [smokeScenario] : values.scenarios.split(',').map((name) => {
   const scenario = scenarios[name]
   if (!scenario) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`)
@@ -490,9 +501,6 @@ const chosenTargets = (values.smoke ? ['tandem', 'relay'] : values.targets.split
   return target
 })
 
-const rounds = Number(values.rounds)
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number of at least 1')
-
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
 const sections: string[] = []
 for (const scenario of chosen) {
@@ -502,12 +510,12 @@ for (const scenario of chosen) {
   for (let round = 1; round <= rounds; round++) {
     for (const [index, target] of chosenTargets.entries()) {
       process.stderr.write(`${scenario.name} · ${target.name}${rounds > 1 ? ` · round ${round} of ${rounds}` : ''} …\n`)
-      runs[index]!.push(await runOne(scenario, target, measureMs, warmupMs, Number(values.workers)))
+      runs[index]!.push(await runOne(scenario, target, measureMs, warmupMs, workerCount))
     }
   }
   const rows = runs.map(combine)
-  const section = table(scenario, rows, rounds)
-  sections.push(section.replace('\n\n', `\n\nRun ${new Date().toISOString()}: \`${command}\`\n\n`))
+  const section = table(scenario, rows, rounds, command)
+  sections.push(section)
   process.stdout.write(`${section}\n\n`)
   if (values.smoke) {
     const tandem = rows[0]!
