@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { CloseCode } from './close-codes.js'
 import type { Metrics } from './metrics.js'
 import type { Peer } from './peer.js'
-import { Room, type StatelessHandler } from './room.js'
+import { Room } from './room.js'
 
 export interface RoomRegistryOptions {
   readonly store: DocumentStore
@@ -11,9 +11,10 @@ export interface RoomRegistryOptions {
   /** How long an empty room stays loaded, in milliseconds. */
   readonly unloadDelayMs: number
   readonly metrics: Metrics
-  readonly onStateless?: StatelessHandler
   /** Save a version when a document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** The rooms' clock (versions, presence expiry); `Date.now` by default. */
+  readonly now?: () => number
 }
 
 /** The registry's own peer while it works on a document for the HTTP API: sends nothing. */
@@ -144,15 +145,15 @@ export class RoomRegistry {
   }
 
   #load(name: string): Entry {
-    const { store, logger, metrics, onStateless } = this.#options
+    const { store, logger, metrics } = this.#options
     const room = store.load(name).then(
       (state) => {
         const loaded = new Room(name, state, {
           store,
           logger,
           metrics,
-          onStateless,
           versionIntervalMs: this.#options.versionIntervalMs,
+          now: this.#options.now,
           onEmpty: (empty) => this.#scheduleUnload(empty),
           onFailed: (failed) => this.#forget(failed),
         })

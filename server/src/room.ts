@@ -1,5 +1,6 @@
 import type { DocumentStore, VersionInfo } from '@tandem/persistence/document-store'
 import { mergeAll } from '@tandem/persistence/merge'
+import { uint32 } from 'lib0/random'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode, reasonFor } from './close-codes.js'
@@ -17,18 +18,11 @@ export interface RoomOptions {
   /** Called once when a store write failed; the room has closed its peers already. */
   readonly onFailed: (room: Room, error: unknown) => void
   readonly metrics: Metrics
-  /** Receives stateless messages; without it they are relayed to the other peers. */
-  readonly onStateless?: StatelessHandler
   /** Save a version when the document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** The clock of the version policy and of presence expiry; `Date.now` by default. */
+  readonly now?: () => number
 }
-
-/** A server hook for stateless (application) messages sent to a document. */
-export type StatelessHandler = (event: {
-  readonly room: Room
-  readonly from: Peer
-  readonly payload: string
-}) => void
 
 /** The transaction origin of changes the server makes itself (HTTP API, restores). */
 const SERVER_ORIGIN = Symbol('tandem-server')
@@ -58,7 +52,10 @@ export class Room {
   readonly #logger: Logger
   readonly #options: RoomOptions
   readonly #peers = new Map<Peer, Set<number>>()
-  readonly #presence = new Presence()
+  readonly #presence: Presence
+  readonly #now: () => number
+  /** The client id of the server's own changes, kept apart from the live document's. */
+  readonly #serverClientId: number
   #pending: Batch | null = null
   #writing: Batch | null = null
   #scheduled = false
@@ -68,7 +65,7 @@ export class Room {
   #fullState: Uint8Array | null = null
   #fullStateFrames = new Map<string, Uint8Array | null>()
   #savingVersion = false
-  #lastVersionAt = Date.now()
+  #lastVersionAt: number
 
   constructor(
     readonly name: string,
@@ -80,6 +77,12 @@ export class Room {
     this.#store = options.store
     this.#logger = options.logger
     this.#options = options
+    this.#now = options.now ?? Date.now
+    this.#presence = new Presence(this.#now)
+    this.#lastVersionAt = this.#now()
+    let serverClientId = uint32()
+    while (serverClientId === this.doc.clientID) serverClientId = uint32()
+    this.#serverClientId = serverClientId
   }
 
   /** Whether anything was ever written to the document (an empty room is just a meeting place). */
@@ -167,38 +170,41 @@ export class Room {
         })
         break
       case 'stateless':
-        if (this.#options.onStateless) {
-          this.#options.onStateless({ room: this, from: peer, payload: message.payload })
-        } else {
-          this.#broadcast({ type: 'stateless', payload: message.payload }, peer)
-        }
+        this.#broadcast({ type: 'stateless', payload: message.payload }, peer)
         break
     }
   }
 
-  /** Sends a stateless message to every peer but `except`. */
-  sendStateless(payload: string, except: Peer | null = null): void {
-    this.#broadcast({ type: 'stateless', payload }, except)
-  }
-
   /**
-   * Changes the document on the server's behalf (the HTTP API) in one transaction. The
-   * change is stored, relayed and versioned like any client's; resolves once it is stored.
+   * Changes the document on the server's behalf (the HTTP API), all or nothing: `edit` runs
+   * on a copy, and only when it returns is its change applied to the live document, then
+   * stored, relayed and versioned like any client's. Resolves once it is stored; when
+   * `edit` throws, nothing changed anywhere.
    */
   change(edit: (doc: Y.Doc) => void): Promise<void> {
     this.#assertUsable()
+    // A copy under its own client id: applying its change to the live document is then an
+    // ordinary remote update, and Yjs does not see a second writer using the live doc's id.
+    const draft = new Y.Doc({ gc: true })
+    draft.clientID = this.#serverClientId
     const updates: Uint8Array[] = []
-    const capture = (update: Uint8Array, origin: unknown) => {
-      if (origin === SERVER_ORIGIN) updates.push(update)
-    }
-    this.doc.on('update', capture)
     try {
-      this.doc.transact(() => edit(this.doc), SERVER_ORIGIN)
+      Y.applyUpdate(draft, Y.encodeStateAsUpdate(this.doc), 'load')
+      draft.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin === SERVER_ORIGIN) updates.push(update)
+      })
+      draft.transact(() => edit(draft), SERVER_ORIGIN)
     } finally {
-      this.doc.off('update', capture)
+      draft.destroy()
     }
-    if (updates.length > 0) this.#enqueue(null, mergeAll(updates))
+    if (updates.length > 0) this.#apply(null, mergeAll(updates))
     return this.flush()
+  }
+
+  /** The whole state as one update, once everything applied so far is stored. */
+  async encodeState(): Promise<Uint8Array> {
+    await this.flush()
+    return Y.encodeStateAsUpdate(this.doc)
   }
 
   /** Stores the whole state as it is (so a new, empty document exists); resolves once stored. */
@@ -219,7 +225,7 @@ export class Room {
   async saveVersion(label: string | null, author: string | null): Promise<VersionInfo> {
     await this.flush()
     this.#changedSinceVersion = false
-    this.#lastVersionAt = Date.now()
+    this.#lastVersionAt = this.#now()
     return this.#store.saveVersion(this.name, { label, author, state: Y.encodeStateAsUpdate(this.doc) })
   }
 
@@ -322,17 +328,27 @@ export class Room {
     this.#writing = batch
     const merged = mergeAll(batch.updates)
     this.#store.append(this.name, [merged]).then(
-      () => {
-        this.#writing = null
-        if (this.#failure !== undefined) return
-        this.#relay(batch, merged)
-        for (const sender of batch.senders) if (sender !== null) this.#send(sender, STORED)
-        for (const waiter of batch.waiters) waiter()
-        if (this.#pending !== null) this.#schedule()
-        this.#maybeSaveVersion()
-      },
+      () => this.#stored(batch, merged),
       (error: unknown) => this.#fail(error),
     )
+  }
+
+  /** A batch is durable: relay it, acknowledge it, wake its waiters. */
+  #stored(batch: Batch, merged: Uint8Array): void {
+    this.#writing = null
+    if (this.#failure !== undefined) return
+    try {
+      this.#relay(batch, merged)
+      for (const sender of batch.senders) if (sender !== null) this.#send(sender, STORED)
+      for (const waiter of batch.waiters) waiter()
+    } catch (error) {
+      // Peers may have seen part of the batch and not the rest: only closing the document
+      // (so everyone resyncs from the store, which has all of it) puts them back in step.
+      this.#fail(error, batch)
+      return
+    }
+    if (this.#pending !== null) this.#schedule()
+    this.#maybeSaveVersion()
   }
 
   /** Sends a durable batch to every peer, leaving out what each peer sent itself. */
@@ -358,7 +374,7 @@ export class Room {
   #maybeSaveVersion(): void {
     const interval = this.#options.versionIntervalMs
     if (!this.#changedSinceVersion || this.#savingVersion || interval === undefined) return
-    if (Date.now() - this.#lastVersionAt < interval) return
+    if (this.#now() - this.#lastVersionAt < interval) return
     this.#savingVersion = true
     this.saveVersion(null, null)
       .catch((error: unknown) => this.#logger.error({ err: error, document: this.name }, 'automatic version failed'))
@@ -378,13 +394,17 @@ export class Room {
     else batch.waiters.push(callback)
   }
 
-  #fail(error: unknown): void {
+  /** Closes the document after a failed write, or a failure handling one (`stored`). */
+  #fail(error: unknown, stored: Batch | null = null): void {
     if (this.#failure !== undefined) return
     this.#failure = error ?? new Error('store write failed')
     this.#options.metrics.storeFailures.inc()
-    this.#logger.error({ err: error, document: this.name }, 'store write failed; closing document')
+    this.#logger.error(
+      { err: error, document: this.name },
+      stored === null ? 'store write failed; closing document' : 'relaying a stored write failed; closing document',
+    )
     this.closePeers(CloseCode.internalError)
-    for (const batch of [this.#writing, this.#pending]) {
+    for (const batch of [stored, this.#writing, this.#pending]) {
       for (const waiter of batch?.waiters ?? []) waiter(this.#failure)
     }
     this.#writing = null

@@ -9,7 +9,6 @@ import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { CloseCode } from './close-codes.js'
 import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
-import type { StatelessHandler } from './room.js'
 import { RoomRegistry } from './room-registry.js'
 import { WebSocketGateway } from './websocket-gateway.js'
 
@@ -31,14 +30,14 @@ export interface TandemOptions {
   readonly messageBurst?: number
   /** How long a Hocuspocus socket may stay without an authenticated document. */
   readonly authTimeoutMs?: number
-  /** Receives Hocuspocus stateless messages; by default they are relayed. */
-  readonly onStateless?: StatelessHandler
   /** Collect Node's default process metrics too (one server a process). */
   readonly processMetrics?: boolean
   /** The built web editor; defaults to editor/dist of this checkout. */
   readonly editorDir?: string
   /** Save a version when a document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** The clock of versions and presence expiry (tests pass a fake one); `Date.now` by default. */
+  readonly now?: () => number
 }
 
 /** A running server. */
@@ -62,8 +61,8 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     logger,
     metrics,
     unloadDelayMs: options.unloadDelayMs,
-    onStateless: options.onStateless,
     versionIntervalMs: options.versionIntervalMs ?? 10 * 60_000,
+    now: options.now,
   })
   const gateway = new WebSocketGateway({
     registry,

@@ -20,15 +20,28 @@ export class ContentError extends Error {
   }
 }
 
-/** The document's content (the `default` fragment) as a ProseMirror node. */
-export function toNode(doc: Y.Doc): ProseMirrorNode {
-  return yXmlFragmentToProseMirrorRootNode(doc.getXmlFragment(CONTENT_FIELD), schema)
+/** How deep content may nest; deeper is refused before any conversion recurses into it. */
+export const MAX_CONTENT_DEPTH = 100
+
+/**
+ * The content (the `default` fragment) of a document state as a ProseMirror node. Reads a
+ * copy made from the state: converting drops elements the schema does not know, and that
+ * must never happen to a live document.
+ */
+export function stateToNode(state: Uint8Array): ProseMirrorNode {
+  const copy = new Y.Doc()
+  try {
+    Y.applyUpdate(copy, state)
+    return yXmlFragmentToProseMirrorRootNode(copy.getXmlFragment(CONTENT_FIELD), schema)
+  } finally {
+    copy.destroy()
+  }
 }
 
-/** A document state (one update) in an export format. */
-export function exportContent(doc: Y.Doc, format: Format): string | Uint8Array {
-  if (format === 'yjs') return Y.encodeStateAsUpdate(doc)
-  const node = toNode(doc)
+/** A document state (one update) in an export format; elements the schema lacks are skipped. */
+export function exportContent(state: Uint8Array, format: Format): string | Uint8Array {
+  if (format === 'yjs') return state
+  const node = stateToNode(state)
   switch (format) {
     case 'json':
       return JSON.stringify(node.toJSON())
@@ -54,6 +67,9 @@ export function parseContent(kind: 'html' | 'markdown' | 'json', body: string): 
   if (json === null || typeof json !== 'object' || json.type !== 'doc') {
     throw new ContentError('the content must be a ProseMirror document ({ "type": "doc", … })')
   }
+  if (depthOf(json) > MAX_CONTENT_DEPTH) {
+    throw new ContentError(`the content nests deeper than ${MAX_CONTENT_DEPTH} levels`)
+  }
   try {
     const node = schema.nodeFromJSON(json)
     node.check()
@@ -61,6 +77,20 @@ export function parseContent(kind: 'html' | 'markdown' | 'json', body: string): 
   } catch (error) {
     throw new ContentError(`the content does not fit the document schema: ${(error as Error).message}`)
   }
+}
+
+/** The deepest nesting of `content` arrays, counted without recursion. */
+function depthOf(root: JSONContent): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[root, 1]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    deepest = Math.max(deepest, depth)
+    if (deepest > MAX_CONTENT_DEPTH) return deepest
+    const content = (node as JSONContent | null)?.content
+    if (Array.isArray(content)) for (const child of content) stack.push([child, depth + 1])
+  }
+  return deepest
 }
 
 /**

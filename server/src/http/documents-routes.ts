@@ -10,7 +10,6 @@ import type { RoomRegistry } from '../room-registry.js'
 import { ApiError } from './api-error.js'
 import { type AuthEnv, bearerAuth } from './bearer-auth.js'
 import { readContent, writeContent } from './request-content.js'
-import * as Y from 'yjs'
 
 export interface DocumentsRoutesOptions {
   readonly store: DocumentStore
@@ -111,7 +110,8 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
     await describe(name)
     const { exportContent } = await loadConversions()
-    const body = await registry.use(name, async (room) => exportContent(room.doc, format))
+    const state = await registry.use(name, (room) => room.encodeState())
+    const body = exportContent(state, format)
     return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
   })
 
@@ -143,10 +143,9 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
   api.get('/:name/versions/:id/content', async (c) => {
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
     const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
-    const doc = await loadVersion(name, c.req.param('id'))
+    const state = await loadVersion(name, c.req.param('id'))
     const { exportContent } = await loadConversions()
-    const body = exportContent(doc, format)
-    doc.destroy()
+    const body = exportContent(state, format)
     return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
   })
 
@@ -154,10 +153,8 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const principal = c.get('principal')
     const name = authorized(principal, c.req.param('name'), 'write')
     const id = c.req.param('id')
-    const version = await loadVersion(name, id)
-    const { replaceContent, toNode } = await loadConversions()
-    const node = toNode(version)
-    version.destroy()
+    const { replaceContent, stateToNode } = await loadConversions()
+    const node = stateToNode(await loadVersion(name, id))
     await registry.use(name, async (room) => {
       await room.saveVersion('before restore', principal.user)
       await room.change((doc) => replaceContent(doc, node))
@@ -165,12 +162,10 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     return c.json({ ...(await describe(name)), restored: id })
   })
 
-  async function loadVersion(name: string, id: string): Promise<Y.Doc> {
+  async function loadVersion(name: string, id: string): Promise<Uint8Array> {
     const state = await store.loadVersion(name, id)
     if (state === null) throw new ApiError(404, 'not_found', `no version ${id} of ${name}`)
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, state)
-    return doc
+    return state
   }
 
   return api
