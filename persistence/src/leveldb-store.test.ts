@@ -2,31 +2,43 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TestContext } from 'node:test'
 import { describe, it } from 'node:test'
 import { LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
 import { LevelDbStore } from './leveldb-store.js'
 import { describeDocumentStore, editedDocument } from './store-contract.js'
 
-async function temporaryDirectory(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'tandem-leveldb-'))
+/** A new directory, removed when the test ends, whether it passed or not. */
+async function temporaryDirectory(t: TestContext): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'tandem-leveldb-'))
+  t.after(() => rm(directory, { recursive: true, force: true }))
+  return directory
 }
 
 describeDocumentStore('LevelDbStore', async () => {
-  const directory = await temporaryDirectory()
-  const store = new LevelDbStore(directory)
+  const directory = await mkdtemp(join(tmpdir(), 'tandem-leveldb-'))
+  let store = new LevelDbStore(directory)
   return {
     store,
-    dispose: async () => {
+    reopen: async () => {
       await store.close()
-      await rm(directory, { recursive: true, force: true })
+      store = new LevelDbStore(directory)
+      return store
+    },
+    dispose: async () => {
+      try {
+        await store.close()
+      } finally {
+        await rm(directory, { recursive: true, force: true })
+      }
     },
   }
 })
 
 describe('LevelDbStore on disk', () => {
-  it('[LS1] a reopened directory has every document', async () => {
-    const directory = await temporaryDirectory()
+  it('[LS1] a reopened directory has every document', async (t) => {
+    const directory = await temporaryDirectory(t)
     const { doc, updates } = editedDocument(40)
     const first = new LevelDbStore(directory)
     await first.append('kept', updates.slice(0, 20))
@@ -41,11 +53,10 @@ describe('LevelDbStore on disk', () => {
       ['kept'],
     )
     await second.close()
-    await rm(directory, { recursive: true, force: true })
   })
 
-  it('[LS2] passing compactAfter stored updates compacts to one, losing nothing', async () => {
-    const directory = await temporaryDirectory()
+  it('[LS2] passing compactAfter stored updates compacts to one, losing nothing', async (t) => {
+    const directory = await temporaryDirectory(t)
     const { doc, updates } = editedDocument(25)
     const store = new LevelDbStore(directory, { compactAfter: 10 })
     for (const update of updates) await store.append('busy', [update])
@@ -60,11 +71,10 @@ describe('LevelDbStore on disk', () => {
     assert.equal(loaded.getText('text').toString(), doc.getText('text').toString())
     assert.deepEqual(await plain.getAllDocNames(), ['busy'])
     await plain.destroy()
-    await rm(directory, { recursive: true, force: true })
   })
 
-  it('[LS3] thousands of stored updates load as the compact encoded state, and compact', async () => {
-    const directory = await temporaryDirectory()
+  it('[LS3] thousands of stored updates load as the compact encoded state, and compact', async (t) => {
+    const directory = await temporaryDirectory(t)
     const writer = new LevelDbStore(directory, { compactAfter: Number.POSITIVE_INFINITY })
     const { doc, updates } = editedDocument(5000)
     await Promise.all(updates.map((update) => writer.append('many', [update])))
@@ -75,6 +85,5 @@ describe('LevelDbStore on disk', () => {
     const info = await reader.info('many')
     assert.equal(info?.size, state!.byteLength, 'loading past compactAfter should have compacted')
     await reader.close()
-    await rm(directory, { recursive: true, force: true })
   })
 })

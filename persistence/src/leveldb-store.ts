@@ -114,7 +114,13 @@ export class LevelDbStore implements DocumentStore {
 
   append(name: string, updates: readonly Uint8Array[]): Promise<void> {
     if (updates.length === 0) return Promise.resolve()
-    const update = mergeAll(updates)
+    let update: Uint8Array
+    try {
+      update = decodableMerge(updates)
+    } catch (cause) {
+      // Rejected here, alone: in the group it would fail every append of the turn.
+      return Promise.reject(new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause }))
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, update, resolve, reject })
       if (this.#queue.length === 1) setImmediate(() => this.#commit())
@@ -327,6 +333,17 @@ export class LevelDbStore implements DocumentStore {
       })
     })
   }
+}
+
+/**
+ * The updates merged into one, throwing when they do not decode: a stored update that does
+ * not decode would make every later load of its document fail. Merging decodes every
+ * update; a lone one is decoded here (about 3 µs for a typed word, 1 ms for a 1 MB paste).
+ */
+function decodableMerge(updates: readonly Uint8Array[]): Uint8Array {
+  const update = mergeAll(updates)
+  if (updates.length === 1) Y.decodeUpdate(update)
+  return update
 }
 
 /** The keys of a document's stored updates, as y-leveldb numbers them. */

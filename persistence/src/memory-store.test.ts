@@ -3,5 +3,5 @@ import { describeDocumentStore } from './store-contract.js'
 
 describeDocumentStore('MemoryStore', async () => {
   const store = new MemoryStore()
-  return { store, dispose: () => store.close() }
+  return { store, reopen: null, dispose: () => store.close() }
 })

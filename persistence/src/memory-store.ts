@@ -1,3 +1,4 @@
+import * as Y from 'yjs'
 import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
 import { newVersionInfo, StoreError } from './document-store.js'
 import { mergeAll } from './merge.js'
@@ -24,7 +25,15 @@ export class MemoryStore implements DocumentStore {
   async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
     this.#assertOpen()
     if (updates.length === 0) return
-    const update = mergeAll(updates)
+    let update: Uint8Array
+    try {
+      update = mergeAll(updates)
+      // Merging decodes every update; a lone one is decoded here, so none that would make
+      // every later load fail is stored.
+      if (updates.length === 1) Y.decodeUpdate(update)
+    } catch (cause) {
+      throw new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause })
+    }
     const document = this.#documents.get(name)
     if (document === undefined) {
       this.#documents.set(name, {

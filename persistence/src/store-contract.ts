@@ -7,6 +7,12 @@ import { StoreError } from './document-store.js'
 /** A fresh, empty store and a way to throw it away. */
 export interface StoreFixture {
   readonly store: DocumentStore
+  /**
+   * Closes the store and opens a new one on the same storage, as a restarted server
+   * would; null for a store that keeps nothing past close, which skips [DS15].
+   */
+  readonly reopen: (() => Promise<DocumentStore>) | null
+  /** Closes whichever store is open (the reopened one included) and removes its storage. */
   dispose(): Promise<void>
 }
 
@@ -130,13 +136,130 @@ export function describeDocumentStore(name: string, create: () => Promise<StoreF
       assert.equal(await store.loadVersion('ds11', version.id), null)
     })
 
-    it('[DS9] after close every operation rejects with a StoreError', async () => {
+    it('[DS9] after close every operation rejects with a StoreError', async (t) => {
       const own = await create()
+      t.after(() => own.dispose())
       await own.store.append('ds9', editedDocument(1).updates)
       await own.store.close()
       await assert.rejects(own.store.load('ds9'), StoreError)
       await assert.rejects(own.store.append('ds9', editedDocument(1).updates), StoreError)
-      await own.dispose()
+    })
+
+    it('[DS12] an append of bytes that are not a Yjs update rejects with a StoreError, stores nothing and fails no other append', async () => {
+      const { doc, updates } = editedDocument(8)
+      const earlier = updates.slice(0, 4)
+      const later = updates.slice(4)
+      await store.append('ds12', earlier)
+      await store.append('ds12-twin', earlier)
+      const before = await store.info('ds12')
+      const broken = [
+        new Uint8Array([255, 255, 255, 255]),
+        // Whole structs, but the delete set cut off: readers that skip it take this for valid.
+        editedDocument(1, 'cut').updates[0]!.slice(0, -1),
+      ]
+      for (const bad of broken) {
+        // In one turn, beside a good append to another document, as a group commit sees them.
+        const neighbour = editedDocument(2, 'n')
+        const results = await Promise.allSettled([
+          store.append('ds12', [bad]),
+          store.append('ds12', [later[0]!, bad]),
+          store.append('ds12-new', [bad]),
+          store.append('ds12-neighbour', neighbour.updates),
+        ])
+        for (const [index, result] of results.slice(0, 3).entries()) {
+          assert.equal(result.status, 'rejected', `bad append ${index} should reject`)
+          assert.ok((result as PromiseRejectedResult).reason instanceof StoreError)
+        }
+        assert.equal(results[3]!.status, 'fulfilled', 'a good append beside a bad one should be stored')
+        assertSameContent(await store.load('ds12-neighbour'), neighbour.doc)
+        await store.delete('ds12-neighbour')
+      }
+      assert.deepEqual(await store.info('ds12'), before)
+      assertSameContent(await store.load('ds12'), documentOf(earlier))
+      assert.equal(await store.load('ds12-new'), null)
+      assert.equal(await store.info('ds12-new'), null)
+      assert.ok(!(await store.list()).some((entry) => entry.name === 'ds12-new'))
+      // Nor does any of it turn up with the next append.
+      await store.append('ds12', later)
+      await store.append('ds12-twin', later)
+      assertSameContent(await store.load('ds12'), doc)
+      assert.equal((await store.info('ds12'))?.size, (await store.info('ds12-twin'))?.size)
+    })
+
+    it('[DS13] appends started together, without waiting, all survive', async () => {
+      const a = editedDocument(60, 'a')
+      const b = editedDocument(60, 'b')
+      const appends: Array<Promise<void>> = []
+      for (let i = 0; i < a.updates.length; i++) {
+        // Every update depends on the one before, so a lost one shows in the loaded state (and
+        // leaves the ones after it pending). Yjs updates commute: their stored order is free.
+        appends.push(store.append('ds13-a', [a.updates[i]!]))
+        if (i % 3 === 0) appends.push(store.append('ds13-b', b.updates.slice(i, i + 3)))
+        // The next ones arrive while the writes before them are under way.
+        if (i % 20 === 19) await nextTurn()
+      }
+      await Promise.all(appends)
+      assertSameContent(await store.load('ds13-a'), a.doc)
+      assertSameContent(await store.load('ds13-b'), b.doc)
+    })
+
+    it('[DS14] appends made while the document compacts survive the compaction', async () => {
+      const { doc, updates } = editedDocument(60)
+      for (const update of updates.slice(0, 40)) await store.append('ds14', [update])
+      const compacting = store.compact('ds14')
+      const appends = updates.slice(40, 50).map((update) => store.append('ds14', [update]))
+      await nextTurn()
+      appends.push(...updates.slice(50).map((update) => store.append('ds14', [update])))
+      await Promise.all([compacting, ...appends])
+      assertSameContent(await store.load('ds14'), doc)
+      await store.compact('ds14')
+      assertSameContent(await store.load('ds14'), doc)
+    })
+
+    it('[DS15] a reopened store has every document, version and info it had, and the appends made as it closed', async (t) => {
+      const own = await create()
+      t.after(() => own.dispose())
+      if (own.reopen === null) {
+        t.skip('the store keeps nothing past close')
+        return
+      }
+      const a = editedDocument(40, 'a')
+      const b = editedDocument(20, 'b')
+      const c = editedDocument(5, 'c')
+      for (const update of a.updates.slice(0, 20)) await own.store.append('ds15-a', [update])
+      await own.store.append('ds15-b', b.updates)
+      await own.store.compact('ds15-b')
+      await own.store.append('ds15-gone', c.updates)
+      await own.store.delete('ds15-gone')
+      await own.store.saveVersion('ds15-a', { label: 'kept', author: 'ada', state: Y.encodeStateAsUpdate(b.doc) })
+      const listed = await own.store.list()
+      const versions = await own.store.listVersions('ds15-a')
+      // Close waits for pending writes, so this one is stored though nobody awaited it yet.
+      const closing = own.store.append('ds15-c', c.updates)
+      const reopened = await own.reopen()
+      await closing
+      assertSameContent(await reopened.load('ds15-b'), b.doc)
+      assertSameContent(await reopened.load('ds15-c'), c.doc)
+      assert.equal(await reopened.load('ds15-gone'), null)
+      assert.deepEqual((await reopened.list()).filter((entry) => entry.name !== 'ds15-c'), listed)
+      assert.deepEqual(await reopened.listVersions('ds15-a'), versions)
+      assertSameContent(await reopened.loadVersion('ds15-a', versions[0]!.id), b.doc)
+      // Writing goes on where it left off, and compacts with what was there.
+      for (const update of a.updates.slice(20)) await reopened.append('ds15-a', [update])
+      assertSameContent(await reopened.load('ds15-a'), a.doc)
+      await reopened.compact('ds15-a')
+      assertSameContent(await reopened.load('ds15-a'), a.doc)
+    })
+
+    it('[DS16] an empty store lists nothing, nor does one whose every document was deleted', async (t) => {
+      const own = await create()
+      t.after(() => own.dispose())
+      assert.deepEqual(await own.store.list(), [])
+      const { doc, updates } = editedDocument(3)
+      await own.store.append('ds16', updates)
+      await own.store.saveVersion('ds16', { label: null, author: null, state: Y.encodeStateAsUpdate(doc) })
+      await own.store.delete('ds16')
+      assert.deepEqual(await own.store.list(), [])
     })
   })
 }
@@ -152,6 +275,17 @@ export function editedDocument(count: number, prefix = 'x'): { doc: Y.Doc, updat
     if (i % 4 === 3) text.delete(0, 2)
   }
   return { doc, updates }
+}
+
+/** The document `updates` build. */
+function documentOf(updates: readonly Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc()
+  for (const update of updates) Y.applyUpdate(doc, update)
+  return doc
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function assertSameContent(update: Uint8Array | null, expected: Y.Doc): void {
