@@ -29,7 +29,10 @@ export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: st
     when: 'a frame could not be decoded, or carried an invalid Yjs update or awareness state',
   },
   1003: { reason: 'binary frames only', when: 'a text frame arrived' },
-  1008: { reason: 'policy violation', when: 'the connection broke a policy (message rate)' },
+  1008: {
+    reason: 'policy violation',
+    when: 'the connection broke a policy (message rate, too much sent before its document opened)',
+  },
   1009: { reason: 'message too big', when: 'a frame was larger than MAX_MESSAGE_BYTES' },
   1011: {
     reason: 'internal error',
@@ -37,7 +40,7 @@ export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: st
   },
   1013: {
     reason: 'too slow',
-    when: 'the client did not read its messages and its send buffer passed the limit',
+    when: 'the client did not read its messages and its send buffer passed the limit, or the server holds too much for documents still opening',
   },
   4400: { reason: 'invalid document name', when: 'the document name breaks the naming rules' },
   4401: { reason: 'unauthorized', when: 'no token, a bad one, or an expired one' },

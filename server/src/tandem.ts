@@ -9,6 +9,7 @@ import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { CloseCode } from './close-codes.js'
 import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
+import { QueueBudget } from './connections/queue-budget.js'
 import { RoomRegistry } from './room-registry.js'
 import { WebSocketGateway } from './websocket-gateway.js'
 
@@ -28,6 +29,10 @@ export interface TandemOptions {
   readonly allowedOrigins?: ReadonlySet<string>
   readonly messagesPerSecond?: number
   readonly messageBurst?: number
+  /** Bytes of frames a socket may send before its documents open (default MAX_MESSAGE_BYTES). */
+  readonly maxQueuedBytesPerSocket?: number
+  /** The same across every socket (default 4 × MAX_MESSAGE_BYTES, at least 64 MiB). */
+  readonly maxQueuedBytes?: number
   /** How long a Hocuspocus socket may stay without an authenticated document. */
   readonly authTimeoutMs?: number
   /** Collect Node's default process metrics too (one server a process). */
@@ -69,6 +74,9 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     authenticator,
     metrics,
     logger,
+    queueBudget: new QueueBudget(
+      options.maxQueuedBytes ?? Math.max(64 * 1024 * 1024, 4 * options.maxMessageBytes),
+    ),
     maxMessageBytes: options.maxMessageBytes,
     pingIntervalMs: options.pingIntervalMs,
     allowedOrigins: options.allowedOrigins ?? null,
@@ -77,6 +85,8 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       maxBufferedBytes:
         options.maxBufferedBytes ?? Math.max(32 * 1024 * 1024, 2 * options.maxMessageBytes),
       maxQueuedMessages: 1024,
+      // One frame of the largest size may wait; a client sends little before its document opens.
+      maxQueuedBytesPerSocket: options.maxQueuedBytesPerSocket ?? options.maxMessageBytes,
       messagesPerSecond: options.messagesPerSecond ?? 200,
       messageBurst: options.messageBurst ?? 2000,
       authTimeoutMs: options.authTimeoutMs ?? 10_000,

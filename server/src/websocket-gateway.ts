@@ -42,6 +42,11 @@ export class WebSocketGateway {
     return this.#server.clients.size
   }
 
+  /** Bytes of frames held, across every socket, for documents still authenticating or loading. */
+  get queuedBytes(): number {
+    return this.#options.queueBudget.used
+  }
+
   /** The `upgrade` listener of the HTTP server. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(request.url ?? '/', 'http://localhost')

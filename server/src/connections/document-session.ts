@@ -8,6 +8,7 @@ import type { Room } from '../room.js'
 import { RegistryClosedError } from '../room-registry.js'
 import type { ConnectionContext } from './connection-context.js'
 import { scheduleExpiry } from './expiry.js'
+import type { QueueBudget } from './queue-budget.js'
 
 /** Why a client may not open a document: close code 4401 or 4403, and a message. */
 export interface Refusal {
@@ -16,7 +17,7 @@ export interface Refusal {
 }
 
 type State =
-  | { readonly kind: 'waiting', readonly queue: ClientMessage[] }
+  | { readonly kind: 'waiting', readonly queue: ClientMessage[], queuedBytes: number }
   | { readonly kind: 'open', readonly room: Room }
   | { readonly kind: 'closed' }
 
@@ -28,12 +29,14 @@ type State =
 export abstract class DocumentSession implements Peer {
   abstract readonly encoder: Encoder
   canWrite = false
-  #state: State = { kind: 'waiting', queue: [] }
+  #state: State = { kind: 'waiting', queue: [], queuedBytes: 0 }
   #cancelExpiry: () => void = () => {}
 
+  /** `queueBudget` holds this socket's waiting frames (shared by a socket's documents). */
   constructor(
     readonly document: DocumentName,
     protected readonly context: ConnectionContext,
+    private readonly queueBudget: QueueBudget,
   ) {}
 
   abstract send(frame: Uint8Array): void
@@ -79,14 +82,25 @@ export abstract class DocumentSession implements Peer {
     return null
   }
 
-  /** Takes one decoded message from the client. */
-  receive(message: ClientMessage): void {
+  /** Takes one decoded message from the client; `bytes` is the size of its frame. */
+  receive(message: ClientMessage, bytes: number): void {
     const state = this.#state
     if (state.kind === 'open') {
       this.#deliver(state.room, message)
     } else if (state.kind === 'waiting') {
-      if (state.queue.length < this.context.limits.maxQueuedMessages) state.queue.push(message)
-      else this.close(CloseCode.policyViolation, 'too many messages before the document opened')
+      if (state.queue.length >= this.context.limits.maxQueuedMessages) {
+        this.close(CloseCode.policyViolation, 'too many messages before the document opened')
+        return
+      }
+      const full = this.queueBudget.take(bytes)
+      if (full === this.context.queueBudget) {
+        this.close(CloseCode.tryAgainLater, 'the server holds too much for documents still opening')
+      } else if (full !== null) {
+        this.close(CloseCode.policyViolation, 'too many bytes before the document opened')
+      } else {
+        state.queue.push(message)
+        state.queuedBytes += bytes
+      }
     }
   }
 
@@ -97,6 +111,7 @@ export abstract class DocumentSession implements Peer {
     this.#state = { kind: 'closed' }
     this.#cancelExpiry()
     if (state.kind === 'open') state.room.leave(this)
+    else this.queueBudget.give(state.queuedBytes)
   }
 
   #onJoined(room: Room): void {
@@ -106,6 +121,7 @@ export abstract class DocumentSession implements Peer {
       return
     }
     this.#state = { kind: 'open', room }
+    this.queueBudget.give(state.queuedBytes)
     for (const message of state.queue) {
       if (this.#state.kind !== 'open') break
       this.#deliver(room, message)

@@ -12,6 +12,7 @@ import {
 import type { ConnectionContext } from './connection-context.js'
 import { DocumentSession } from './document-session.js'
 import { GuardedSocket } from './guarded-socket.js'
+import { QueueBudget } from './queue-budget.js'
 
 // Documents on one socket still waiting for their Auth message; more is an abuse.
 const MAX_PENDING_DOCUMENTS = 64
@@ -29,6 +30,8 @@ export class HocuspocusConnection {
   /** Keys whose last authentication was refused: their frames are dropped until a new Auth. */
   readonly #refused = new Set<string>()
   readonly #timers: NodeJS.Timeout[] = []
+  /** Frames of this socket's documents that wait for their authentication or load. */
+  readonly #queueBudget: QueueBudget
   #authenticated = false
 
   constructor(
@@ -37,6 +40,7 @@ export class HocuspocusConnection {
   ) {
     this.#socket = new GuardedSocket(socket, context, (frame) => this.#onFrame(frame), () => this.#onClose())
     const { limits } = context
+    this.#queueBudget = new QueueBudget(limits.maxQueuedBytesPerSocket, context.queueBudget)
     const authTimeout = setTimeout(() => {
       if (!this.#authenticated) this.close(Code.authenticationTimeout)
     }, limits.authTimeoutMs)
@@ -99,7 +103,7 @@ export class HocuspocusConnection {
       if (session === undefined) return
     }
     if (message.type === 'auth') session.authenticate(message.token)
-    else session.receive(message)
+    else session.receive(message, data.byteLength)
   }
 
   #open(key: string): HocuspocusSession | undefined {
@@ -109,7 +113,7 @@ export class HocuspocusConnection {
       this.close(Code.policyViolation, 'too many documents waiting for authentication')
       return undefined
     }
-    const session = new HocuspocusSession(key, this, this.context)
+    const session = new HocuspocusSession(key, this, this.context, this.#queueBudget)
     this.#sessions.set(key, session)
     return session
   }
@@ -127,16 +131,31 @@ export class HocuspocusSession extends DocumentSession {
   authorized = false
   #authenticating = false
   readonly #name: DocumentName | null
+  /**
+   * Each document must authenticate within the timeout of its own first frame: another
+   * document's success on the same socket does not keep this one's queue alive.
+   */
+  readonly #authTimeout: NodeJS.Timeout
 
   constructor(
     key: string,
     private readonly connection: HocuspocusConnection,
     context: ConnectionContext,
+    queueBudget: QueueBudget,
   ) {
     const name = parseDocumentName(documentNameOf(key))
-    super(name ?? ('' as DocumentName), context)
+    super(name ?? ('' as DocumentName), context, queueBudget)
     this.#name = name
     this.encoder = new HocuspocusEncoder(key)
+    this.#authTimeout = setTimeout(() => {
+      if (!this.authorized && !this.isClosed) this.connection.close(Code.authenticationTimeout)
+    }, context.limits.authTimeoutMs)
+    this.#authTimeout.unref()
+  }
+
+  override end(): void {
+    clearTimeout(this.#authTimeout)
+    super.end()
   }
 
   authenticate(token: string): void {

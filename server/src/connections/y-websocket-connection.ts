@@ -6,6 +6,7 @@ import { decodeYWebsocketFrame, yWebsocketEncoder } from '../protocol/y-websocke
 import type { ConnectionContext } from './connection-context.js'
 import { DocumentSession } from './document-session.js'
 import { GuardedSocket } from './guarded-socket.js'
+import { QueueBudget } from './queue-budget.js'
 
 /**
  * A y-websocket client: one socket, one document, the token in the URL. Frames are
@@ -17,7 +18,7 @@ export class YWebsocketConnection extends DocumentSession {
   readonly #socket: GuardedSocket
 
   constructor(socket: WebSocket, document: DocumentName, token: string | null, context: ConnectionContext) {
-    super(document, context)
+    super(document, context, new QueueBudget(context.limits.maxQueuedBytesPerSocket, context.queueBudget))
     this.#socket = new GuardedSocket(socket, context, (frame) => this.#onFrame(frame), () => this.end())
     this.start(token).then(
       (refusal) => {
@@ -46,7 +47,7 @@ export class YWebsocketConnection extends DocumentSession {
 
   #onFrame(frame: Buffer): void {
     try {
-      this.receive(decodeYWebsocketFrame(frame))
+      this.receive(decodeYWebsocketFrame(frame), frame.byteLength)
     } catch (error) {
       this.context.logger.debug({ err: error, document: this.document }, 'closing: bad frame')
       this.close(Code.protocolError, 'malformed message')

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as Y from 'yjs'
+import { JwtAuthenticator } from './auth/jwt-authenticator.js'
+import { CloseCode } from './close-codes.js'
+import { closed, eventually, openRawSocket } from './test-support/clients.js'
+import { ControlledStore } from './test-support/controlled-store.js'
+import { hocuspocusFrame } from './test-support/hocuspocus.js'
+import { startTestServer } from './test-support/server.js'
+import { mintToken, TEST_SECRET } from './test-support/tokens.js'
+
+const KIB = 1024
+
+/** A Hocuspocus sync update frame for `key` carrying about `bytes` of text. */
+function updateFrame(key: string, bytes: number): Uint8Array {
+  const doc = new Y.Doc()
+  doc.getText('text').insert(0, 'x'.repeat(bytes))
+  return hocuspocusFrame(key, 0, 2, Y.encodeStateAsUpdate(doc))
+}
+
+const authFrame = (key: string, token: string) => hocuspocusFrame(key, 2, 0, token, '4.8.0')
+
+describe('what a client may make the server hold before a document opens', () => {
+  it('[CL1] frames waiting for authentication are bounded in bytes per socket (1008), and freed', async () => {
+    const server = await startTestServer({
+      authenticator: new JwtAuthenticator(TEST_SECRET),
+      maxQueuedBytesPerSocket: 256 * KIB,
+    })
+    const socket = await openRawSocket(server.wsUrl)
+    const closing = closed(socket)
+    for (let i = 0; i < 4; i++) socket.send(updateFrame('never-authenticated', 100 * KIB))
+    assert.equal((await closing).code, CloseCode.policyViolation)
+    await eventually(() => server.gateway.queuedBytes === 0, 'the queued frames were kept')
+    await server.stop()
+  })
+
+  it('[CL2] across sockets the server holds at most its own budget; past it, close 1013', async () => {
+    const server = await startTestServer({
+      authenticator: new JwtAuthenticator(TEST_SECRET),
+      maxQueuedBytesPerSocket: 256 * KIB,
+      maxQueuedBytes: 300 * KIB,
+    })
+    const first = await openRawSocket(server.wsUrl)
+    first.send(updateFrame('waiting-1', 200 * KIB))
+    await eventually(() => server.gateway.queuedBytes > 200 * KIB, 'the first frame was not queued')
+    const second = await openRawSocket(server.wsUrl)
+    second.send(updateFrame('waiting-2', 200 * KIB))
+    assert.equal((await closed(second)).code, CloseCode.tryAgainLater)
+    assert.equal(first.readyState, first.OPEN)
+    first.close()
+    await eventually(() => server.gateway.queuedBytes === 0, 'the queued frames were kept')
+    await server.stop()
+  })
+
+  it('[CL3] each document must authenticate in time, whatever another document on the socket did', async () => {
+    const server = await startTestServer({
+      authenticator: new JwtAuthenticator(TEST_SECRET),
+      authTimeoutMs: 200,
+    })
+    const token = await mintToken({ docs: ['open-doc'] })
+    const socket = await openRawSocket(server.wsUrl)
+    const closing = closed(socket, 3000)
+    socket.send(authFrame('open-doc', token))
+    socket.send(updateFrame('never-authenticated', 10))
+    assert.equal((await closing).code, CloseCode.authenticationTimeout)
+    await server.stop()
+  })
+
+  it('[CL4] a y-websocket client waiting for a slow document is held to the same byte bound', async () => {
+    const store = new ControlledStore()
+    store.holdLoads = true
+    const server = await startTestServer({
+      store,
+      authenticator: new JwtAuthenticator(TEST_SECRET),
+      maxQueuedBytesPerSocket: 256 * KIB,
+    })
+    const token = await mintToken({ docs: ['*'] })
+    const doc = new Y.Doc()
+    doc.getText('text').insert(0, 'x'.repeat(100 * KIB))
+    // y-websocket's update frame: sync (0), update (2), the update.
+    const update = Y.encodeStateAsUpdate(doc)
+    const frame = new Uint8Array([0, 2, ...varUint(update.byteLength), ...update])
+    const socket = await openRawSocket(`${server.wsUrl}/slow?token=${token}`)
+    const closing = closed(socket)
+    for (let i = 0; i < 4; i++) socket.send(frame)
+    const { code } = await closing
+    assert.equal(code, CloseCode.policyViolation)
+    await eventually(() => server.gateway.queuedBytes === 0, 'the queued frames were kept')
+    store.release()
+    await server.stop()
+  })
+})
+
+function varUint(value: number): number[] {
+  const bytes: number[] = []
+  while (value > 0x7f) {
+    bytes.push((value & 0x7f) | 0x80)
+    value >>>= 7
+  }
+  bytes.push(value)
+  return bytes
+}
