@@ -37,7 +37,8 @@ export interface DocumentStore {
   load(name: string): Promise<Uint8Array | null>
   /**
    * Appends updates in one write (a group commit). When the promise resolves the updates
-   * survive a crash; when it rejects, none of them may be assumed stored.
+   * survive a crash; when it rejects, none of them is stored. Bytes that are not a Yjs
+   * update reject with a StoreError without touching the document or other appends.
    */
   append(name: string, updates: readonly Uint8Array[]): Promise<void>
   /** Replaces the stored updates of a document with one merged update. */

@@ -8,7 +8,7 @@ import { temporaryDirectory } from './server.js'
 describeDocumentStore('ControlledStore around its default MemoryStore', async () => {
   const store = new ControlledStore()
   return { store, reopen: null, dispose: () => store.close() }
-})
+}, { persistent: false })
 
 describeDocumentStore('ControlledStore around a LevelDbStore', async () => {
   const directory = await temporaryDirectory()
