@@ -43,6 +43,8 @@ export function createApp(options: AppOptions): Hono {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((error, c) => {
     if (error instanceof ApiError) {
+      // RFC 6750: a 401 names the scheme it wants.
+      if (error.status === 401) c.header('WWW-Authenticate', `Bearer realm="tandem", error="invalid_token"`)
       return c.json({ error: { code: error.code, message: error.message } }, error.status)
     }
     logger.error({ err: error, path: c.req.path }, 'request failed')

@@ -14,8 +14,9 @@ describe('configuration', () => {
   })
 
   it('[CF2] reads values and treats empty ones as unset', () => {
-    const config = loadConfig({ PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'debug', DATA_DIR: '' })
+    const config = loadConfig({ PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'debug', DATA_DIR: '', MAX_CONNECTIONS: '500' })
     assert.equal(config.PORT, 8080)
+    assert.equal(config.MAX_CONNECTIONS, 500)
     assert.equal(config.HOST, '0.0.0.0')
     assert.equal(config.LOG_LEVEL, 'debug')
     assert.equal(config.DATA_DIR, './data')
@@ -35,6 +36,7 @@ describe('configuration', () => {
       [{ PORT: 'abc' }, /^PORT must be a number \(got "abc"\)$/],
       [{ PORT: '70000' }, /^PORT must be between 0 and 65535/],
       [{ MAX_MESSAGE_BYTES: '-1' }, /^MAX_MESSAGE_BYTES must be positive/],
+      [{ MAX_CONNECTIONS: '0' }, /^MAX_CONNECTIONS must be positive/],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
       [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported/],
       [{ AUTH_SECRET: 'short' }, /^AUTH_SECRET must be at least 32 characters$/],

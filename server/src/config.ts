@@ -60,6 +60,7 @@ const schema = z.object({
   NODE_ENV: z.string().default('development'),
   RATE_LIMIT_PER_SECOND: positiveInteger.default(200),
   RATE_LIMIT_BURST: positiveInteger.default(2000),
+  MAX_CONNECTIONS: positiveInteger.optional(),
   DATABASE_URL: notYetSupported,
   REDIS_URL: notYetSupported,
 })

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
 import { CloseCode } from './close-codes.js'
-import { closed, eventually, openRawSocket } from './test-support/clients.js'
+import { closed, eventually, openRawSocket, withTimeout } from './test-support/clients.js'
 import { ControlledStore } from './test-support/controlled-store.js'
 import { hocuspocusFrame } from './test-support/hocuspocus.js'
 import { startTestServer } from './test-support/server.js'
@@ -99,4 +101,57 @@ function varUint(value: number): number[] {
   }
   bytes.push(value)
   return bytes
+}
+
+describe('connections that hold a file descriptor', () => {
+  it('[CL5] a connection that sends nothing, or half an upgrade, is closed after the header timeout; /healthz answers meanwhile', async () => {
+    const server = await startTestServer({ headersTimeoutMs: 300 })
+    const silent = await rawConnection(server.port)
+    const half = await rawConnection(server.port)
+    half.socket.write('GET /collab/x HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n')
+    const started = Date.now()
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200)
+    await Promise.all([silent.closed, half.closed])
+    assert.ok(Date.now() - started < 3000, 'closed too late')
+    assert.match(half.received(), /^HTTP\/1.1 408/)
+    await server.stop()
+  })
+
+  it('[CL6] past MAX_CONNECTIONS requests and upgrades get 503 with a JSON error, /healthz still answers', async () => {
+    const server = await startTestServer({ maxConnections: 3, headersTimeoutMs: 5000 })
+    const held = await Promise.all([1, 2, 3].map(() => rawConnection(server.port)))
+    const api = await rawRequest(server.port, 'GET /api/documents HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    assert.match(api, /^HTTP\/1.1 503/)
+    assert.match(api, /"too_many_connections"/)
+    const upgrade = await rawRequest(
+      server.port,
+      'GET /collab/doc HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    )
+    assert.match(upgrade, /^HTTP\/1.1 503/)
+    assert.match(await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), /^HTTP\/1.1 200/)
+    for (const connection of held) connection.socket.destroy()
+    await Promise.all(held.map((connection) => connection.closed))
+    await eventually(async () => (await fetch(`${server.url}/api/documents`)).status === 200, 'still refused after the others left')
+    await server.stop()
+  })
+})
+
+/** A TCP connection that sends only what the test writes, and records what comes back. */
+async function rawConnection(port: number) {
+  const socket = connect(port, '127.0.0.1')
+  await once(socket, 'connect')
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  socket.on('error', () => {})
+  const closed = withTimeout(once(socket, 'close').then(() => undefined), 10_000, 'the server kept the connection')
+  return { socket, closed, received: () => Buffer.concat(chunks).toString() }
+}
+
+/** Sends one raw request and resolves with everything received until the server closes. */
+async function rawRequest(port: number, request: string): Promise<string> {
+  const connection = await rawConnection(port)
+  connection.socket.write(request)
+  await connection.closed
+  return connection.received()
 }

@@ -40,6 +40,7 @@ const tandem = await startTandem({
   maxMessageBytes: config.MAX_MESSAGE_BYTES,
   unloadDelayMs: config.UNLOAD_DELAY_MS,
   pingIntervalMs: config.PING_INTERVAL_MS,
+  maxConnections: config.MAX_CONNECTIONS,
 })
 logger.info({ url: tandem.url, dataDir: config.DATA_DIR }, `Tandem is listening on ${tandem.url}`)
 

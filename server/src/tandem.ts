@@ -1,12 +1,13 @@
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import type { DocumentStore } from '@tandem/persistence/document-store'
 import type { Logger } from 'pino'
 import { createApp } from './app.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { CloseCode } from './close-codes.js'
+import { ConnectionGuard, defaultMaxConnections } from './connection-guard.js'
 import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
 import { QueueBudget } from './connections/queue-budget.js'
@@ -41,6 +42,10 @@ export interface TandemOptions {
   readonly editorDir?: string
   /** Save a version when a document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** Connections served at once; past it, 503 (default sized to the open-file limit). */
+  readonly maxConnections?: number
+  /** How long a connection may take to send its request headers; also to send its first byte. */
+  readonly headersTimeoutMs?: number
   /** The clock of versions and presence expiry (tests pass a fake one); `Date.now` by default. */
   readonly now?: () => number
 }
@@ -103,8 +108,31 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     editorDir: options.editorDir ?? DEFAULT_EDITOR_DIR,
     maxBodyBytes: options.maxMessageBytes,
   })
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server
-  server.on('upgrade', (request, socket, head) => gateway.handleUpgrade(request, socket, head))
+  const headersTimeout = options.headersTimeoutMs ?? 5_000
+  const listener = getRequestListener(app.fetch)
+  const server = createServer(
+    {
+      headersTimeout,
+      // A whole request, body included: a 16 MiB PUT on a slow link, not a trickle forever.
+      requestTimeout: Math.max(headersTimeout, 60_000),
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+    },
+    (request, response) => {
+      if (!guard.refuses(request)) return void listener(request, response)
+      metrics.refusals.inc({ code: '503' })
+      response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5', 'Connection': 'close' })
+      response.end(JSON.stringify({ error: { code: 'too_many_connections', message: 'the server has too many connections; retry' } }))
+    },
+  )
+  const guard = new ConnectionGuard(server, {
+    maxConnections: options.maxConnections ?? defaultMaxConnections(),
+    firstByteTimeoutMs: headersTimeout,
+  })
+  server.on('upgrade', (request, socket, head) => {
+    if (!guard.refuses(request)) return gateway.handleUpgrade(request, socket, head)
+    metrics.refusals.inc({ code: '503' })
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => {
