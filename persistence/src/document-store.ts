@@ -16,6 +16,11 @@ export interface VersionInfo {
   readonly author: string | null
   /** Bytes of the saved state. */
   readonly size: number
+  /**
+   * A user labelled it: retention never deletes it. Automatic versions and the ones the
+   * server takes before a replace or a restore are not kept.
+   */
+  readonly kept: boolean
 }
 
 /** What a caller gives to save a version. */
@@ -24,6 +29,25 @@ export interface NewVersion {
   readonly author: string | null
   /** The whole state as one update. */
   readonly state: Uint8Array
+  /** Exempt from retention (a version a user labelled); false when absent. */
+  readonly kept?: boolean
+}
+
+/** How `saveVersion` treats the versions already there. */
+export interface SaveVersionOptions {
+  /**
+   * Keep at most this many versions that are not `kept` (the new one included): the oldest
+   * beyond it are deleted in the same write. Unset keeps every version.
+   */
+  readonly retention?: number
+}
+
+/** Which page of `listVersions` to read. */
+export interface ListVersionsOptions {
+  /** At most this many versions. */
+  readonly limit?: number
+  /** Only versions older than the version with this id (the last id of the page before). */
+  readonly before?: string
 }
 
 /**
@@ -48,10 +72,13 @@ export interface DocumentStore {
   list(): Promise<DocumentInfo[]>
   /** Deletes the document and all its versions. */
   delete(name: string): Promise<void>
-  /** Saves a version of a document. */
-  saveVersion(name: string, version: NewVersion): Promise<VersionInfo>
-  /** The versions of a document, newest first. */
-  listVersions(name: string): Promise<VersionInfo[]>
+  /** Saves a version of a document, then applies `retention` to the document's versions. */
+  saveVersion(name: string, version: NewVersion, options?: SaveVersionOptions): Promise<VersionInfo>
+  /**
+   * The versions of a document, newest first; a page of them with `limit` and `before`,
+   * read without reading the versions outside it.
+   */
+  listVersions(name: string, options?: ListVersionsOptions): Promise<VersionInfo[]>
   /** A version's state, or null when there is no such version. */
   loadVersion(name: string, id: string): Promise<Uint8Array | null>
   /** Waits for pending writes, then releases the store. */
@@ -74,8 +101,29 @@ export function newVersionInfo(version: NewVersion): VersionInfo {
     label: version.label,
     author: version.author,
     size: version.state.byteLength,
+    kept: version.kept ?? false,
   }
 }
+
+/**
+ * The versions `retention` deletes from `versions` (oldest first, as stored): the oldest
+ * ones not kept beyond the newest `retention` of them.
+ */
+export function versionsPastRetention<T extends { readonly kept: boolean }>(
+  versions: readonly T[],
+  retention: number | undefined,
+): T[] {
+  if (retention === undefined) return []
+  const unkept = versions.filter((version) => !version.kept)
+  return unkept.slice(0, Math.max(0, unkept.length - retention))
+}
+
+/** Whether `id` has the form of a version id (so it sorts among them; see below). */
+export function isVersionId(id: string): boolean {
+  return VERSION_ID.test(id)
+}
+
+const VERSION_ID = /^[0-9a-z]{9}-[0-9a-z]{6}$/
 
 let lastIdTime = 0
 

@@ -1,9 +1,16 @@
 import * as buffer from 'lib0/buffer'
 import * as encoding from 'lib0/encoding'
-import { getAllDocsKeys, getLevelBulkEntries, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
+import { getAllDocsKeys, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
-import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
-import { newVersionInfo, StoreError } from './document-store.js'
+import type {
+  DocumentInfo,
+  DocumentStore,
+  ListVersionsOptions,
+  NewVersion,
+  SaveVersionOptions,
+  VersionInfo,
+} from './document-store.js'
+import { newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 export interface LevelDbStoreOptions {
@@ -61,6 +68,8 @@ const lastKey = (name: string): Key => ['v1', name, 'zzzzzzz']
 // Key strings are length-prefixed: these must stay shorter than 'zzzzzzz' to sort before it.
 const versionMetaKey = (name: string, id: string): Key => ['v1', name, 'vmeta', id]
 const versionStateKey = (name: string, id: string): Key => ['v1', name, 'vstate', id]
+// Every version id has the same length, so their keys sort as the ids do.
+const versionsRange = (name: string): Range => ({ gte: ['v1', name, 'vmeta'], lt: ['v1', name, 'vmetb'] })
 
 /**
  * Documents in a LevelDB directory, on y-leveldb.
@@ -218,26 +227,37 @@ export class LevelDbStore implements DocumentStore {
     })
   }
 
-  saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
+  saveVersion(name: string, version: NewVersion, options: SaveVersionOptions = {}): Promise<VersionInfo> {
     return this.#run('save version of', name, async (db) => {
       const info = newVersionInfo(version)
-      await db.batch([
+      const operations: Operation[] = [
         { type: 'put', key: versionStateKey(name, info.id), value: version.state },
         { type: 'put', key: versionMetaKey(name, info.id), value: encodeVersion(info) },
-      ])
+      ]
+      if (options.retention !== undefined) {
+        // Metadata only, a few dozen bytes a version; inside the chain, so no save runs between.
+        const existing = (await db.values(versionsRange(name)).all()).map(decodeVersion)
+        for (const past of versionsPastRetention([...existing, info], options.retention)) {
+          operations.push({ type: 'del', key: versionMetaKey(name, past.id) })
+          operations.push({ type: 'del', key: versionStateKey(name, past.id) })
+        }
+      }
+      // One batch: the new version and the deletions it causes are stored together or not at all.
+      await db.batch(operations)
       return info
     })
   }
 
-  listVersions(name: string): Promise<VersionInfo[]> {
+  listVersions(name: string, { limit, before }: ListVersionsOptions = {}): Promise<VersionInfo[]> {
     return this.#run('list versions of', name, async (db) => {
-      const entries = await getLevelBulkEntries(db as never, {
-        gte: ['v1', name, 'vmeta'],
-        lt: ['v1', name, 'vmetb'],
-        keys: true,
-        values: true,
-      })
-      return entries.map((entry) => decodeVersion(entry.value)).reverse()
+      const range = versionsRange(name)
+      const values = await db.values({
+        gte: range.gte,
+        lt: before === undefined ? range.lt : versionMetaKey(name, before),
+        reverse: true,
+        ...(limit === undefined ? {} : { limit }),
+      }).all()
+      return values.map(decodeVersion)
     })
   }
 
@@ -393,6 +413,7 @@ function encodeVersion(info: VersionInfo): Uint8Array {
     label: info.label,
     author: info.author,
     size: info.size,
+    kept: info.kept,
   })
 }
 
@@ -403,8 +424,10 @@ function decodeVersion(value: Uint8Array): VersionInfo {
     label: string | null
     author: string | null
     size: number
+    kept?: boolean
   }
-  return { ...raw, createdAt: new Date(raw.createdAt) }
+  // Versions saved before `kept` existed: any of them with a label may be a user's, so kept.
+  return { ...raw, createdAt: new Date(raw.createdAt), kept: raw.kept ?? raw.label !== null }
 }
 
 function encodeMeta(meta: Meta): Uint8Array {

@@ -1,6 +1,13 @@
 import * as Y from 'yjs'
-import type { DocumentInfo, DocumentStore, NewVersion, VersionInfo } from './document-store.js'
-import { newVersionInfo, StoreError } from './document-store.js'
+import type {
+  DocumentInfo,
+  DocumentStore,
+  ListVersionsOptions,
+  NewVersion,
+  SaveVersionOptions,
+  VersionInfo,
+} from './document-store.js'
+import { newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 interface StoredDocument {
@@ -76,18 +83,27 @@ export class MemoryStore implements DocumentStore {
     this.#versions.delete(name)
   }
 
-  async saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
+  async saveVersion(
+    name: string,
+    version: NewVersion,
+    options: SaveVersionOptions = {},
+  ): Promise<VersionInfo> {
     this.#assertOpen()
     const info = newVersionInfo(version)
     const versions = this.#versions.get(name) ?? []
     versions.push({ info, state: version.state })
-    this.#versions.set(name, versions)
+    const past = new Set(versionsPastRetention(versions.map((entry) => entry.info), options.retention))
+    this.#versions.set(name, versions.filter((entry) => !past.has(entry.info)))
     return info
   }
 
-  async listVersions(name: string): Promise<VersionInfo[]> {
+  async listVersions(name: string, { limit, before }: ListVersionsOptions = {}): Promise<VersionInfo[]> {
     this.#assertOpen()
-    return (this.#versions.get(name) ?? []).map((version) => version.info).reverse()
+    // Ids sort by creation, and versions are pushed in creation order.
+    const newestFirst = (this.#versions.get(name) ?? []).map((version) => version.info).reverse()
+    const start = before === undefined ? 0 : newestFirst.findIndex((info) => info.id < before)
+    if (start === -1) return []
+    return newestFirst.slice(start, limit === undefined ? undefined : start + limit)
   }
 
   async loadVersion(name: string, id: string): Promise<Uint8Array | null> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as Y from 'yjs'
-import type { DocumentStore } from './document-store.js'
+import type { DocumentStore, VersionInfo } from './document-store.js'
 import { StoreError } from './document-store.js'
 
 /** A fresh, empty store and a way to throw it away. */
@@ -140,6 +140,80 @@ export function describeDocumentStore(
       assert.equal(await store.loadVersion('ds11', version.id), null)
     })
 
+    it('[DS17] pages of versions, each starting before the last id of the one before, hold every version once, newest first', async () => {
+      const { doc } = editedDocument(2)
+      const state = Y.encodeStateAsUpdate(doc)
+      const saved: VersionInfo[] = []
+      for (let i = 0; i < 7; i++) {
+        saved.push(await store.saveVersion('ds17', { label: i % 3 === 0 ? `v${i}` : null, author: null, state, kept: i % 3 === 0 }))
+        // A neighbour whose name extends this one's, with versions in between.
+        await store.saveVersion('ds17-neighbour', { label: null, author: null, state })
+      }
+      const newestFirst = saved.map((version) => version.id).reverse()
+      assert.deepEqual((await store.listVersions('ds17')).map((version) => version.id), newestFirst)
+      for (const limit of [1, 2, 3, 7, 100]) {
+        const paged: string[] = []
+        let before: string | undefined
+        for (let page = 0; page < 10; page++) {
+          const versions = await store.listVersions('ds17', { limit, before })
+          assert.ok(versions.length <= limit, `a page of ${versions.length} with limit ${limit}`)
+          if (versions.length === 0) break
+          paged.push(...versions.map((version) => version.id))
+          before = versions[versions.length - 1]!.id
+        }
+        assert.deepEqual(paged, newestFirst, `pages of ${limit}`)
+      }
+      const [first] = await store.listVersions('ds17', { limit: 1 })
+      assert.deepEqual(first, saved[6])
+      assert.deepEqual(await store.listVersions('ds17', { before: saved[0]!.id }), [])
+      assert.deepEqual(
+        (await store.listVersions('ds17', { before: saved[4]!.id, limit: 2 })).map((version) => version.id),
+        [saved[3]!.id, saved[2]!.id],
+      )
+      // A cursor whose version is gone (retention deleted it) still marks a place.
+      const between = `${saved[4]!.id.slice(0, 9)}-zzzzzz`
+      assert.deepEqual(
+        (await store.listVersions('ds17', { before: between })).map((version) => version.id),
+        newestFirst.slice(2),
+      )
+      assert.deepEqual(await store.listVersions('ds17-never', { limit: 5 }), [])
+    })
+
+    it('[DS18] retention keeps the newest unkept versions and every kept one, and touches no other document', async () => {
+      const { doc } = editedDocument(2)
+      const state = Y.encodeStateAsUpdate(doc)
+      const save = (name: string, kept: boolean, retention?: number) =>
+        store.saveVersion(name, { label: kept ? 'named' : null, author: kept ? 'ada' : null, state, kept }, { retention })
+      const neighbour = [await save('ds18-neighbour', false), await save('ds18-neighbour', false)]
+      const plan = [false, true, false, false, true, false, false, false, true]
+      const saved: VersionInfo[] = []
+      for (const kept of plan) {
+        const version = await save('ds18', kept, 3)
+        assert.equal(version.kept, kept)
+        saved.push(version)
+        // After every save: every kept version so far, and the newest three that are not.
+        const expected = [
+          ...saved.filter((entry) => !entry.kept).slice(-3),
+          ...saved.filter((entry) => entry.kept),
+        ].map((entry) => entry.id).sort().reverse()
+        assert.deepEqual((await store.listVersions('ds18')).map((entry) => entry.id), expected)
+      }
+      const survivors = new Set((await store.listVersions('ds18')).map((entry) => entry.id))
+      for (const version of saved) {
+        if (survivors.has(version.id)) assertSameContent(await store.loadVersion('ds18', version.id), doc)
+        else assert.equal(await store.loadVersion('ds18', version.id), null, 'a deleted version still loads')
+      }
+      // A lower retention applies at the next save; without one, nothing is deleted.
+      await save('ds18', false)
+      assert.equal((await store.listVersions('ds18')).filter((entry) => !entry.kept).length, 4)
+      await save('ds18', true, 1)
+      assert.deepEqual(
+        (await store.listVersions('ds18')).map((entry) => entry.kept),
+        [true, false, true, true, true],
+      )
+      assert.deepEqual((await store.listVersions('ds18-neighbour')).map((entry) => entry.id), neighbour.map((entry) => entry.id).reverse())
+    })
+
     it('[DS9] after close every operation rejects with a StoreError', async (t) => {
       const own = await create()
       t.after(() => own.dispose())
@@ -233,7 +307,9 @@ export function describeDocumentStore(
       await own.store.compact('ds15-b')
       await own.store.append('ds15-gone', c.updates)
       await own.store.delete('ds15-gone')
-      await own.store.saveVersion('ds15-a', { label: 'kept', author: 'ada', state: Y.encodeStateAsUpdate(b.doc) })
+      await own.store.saveVersion('ds15-a', { label: 'kept', author: 'ada', state: Y.encodeStateAsUpdate(b.doc), kept: true })
+      // Labelled but not kept, as the server's own versions are: the flag must survive too.
+      await own.store.saveVersion('ds15-a', { label: 'before restore', author: 'ada', state: Y.encodeStateAsUpdate(b.doc) })
       const listed = await own.store.list()
       const versions = await own.store.listVersions('ds15-a')
       // Close waits for pending writes, so this one is stored though nobody awaited it yet.
@@ -245,6 +321,7 @@ export function describeDocumentStore(
       assert.equal(await reopened.load('ds15-gone'), null)
       assert.deepEqual((await reopened.list()).filter((entry) => entry.name !== 'ds15-c'), listed)
       assert.deepEqual(await reopened.listVersions('ds15-a'), versions)
+      assert.deepEqual(versions.map((version) => version.kept), [false, true])
       assertSameContent(await reopened.loadVersion('ds15-a', versions[0]!.id), b.doc)
       // Writing goes on where it left off, and compacts with what was there.
       for (const update of a.updates.slice(20)) await reopened.append('ds15-a', [update])

@@ -1,7 +1,9 @@
 import type {
   DocumentInfo,
   DocumentStore,
+  ListVersionsOptions,
   NewVersion,
+  SaveVersionOptions,
   VersionInfo,
 } from '@tandem/persistence/document-store'
 import { StoreError } from '@tandem/persistence/document-store'
@@ -66,12 +68,12 @@ export class ControlledStore implements DocumentStore {
     return this.inner.delete(name)
   }
 
-  saveVersion(name: string, version: NewVersion): Promise<VersionInfo> {
-    return this.inner.saveVersion(name, version)
+  saveVersion(name: string, version: NewVersion, options?: SaveVersionOptions): Promise<VersionInfo> {
+    return this.inner.saveVersion(name, version, options)
   }
 
-  listVersions(name: string): Promise<VersionInfo[]> {
-    return this.inner.listVersions(name)
+  listVersions(name: string, options?: ListVersionsOptions): Promise<VersionInfo[]> {
+    return this.inner.listVersions(name, options)
   }
 
   loadVersion(name: string, id: string): Promise<Uint8Array | null> {
