@@ -2,9 +2,13 @@ import type { DocumentStore } from '@tandem/persistence/document-store'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { Authenticator } from './auth/authenticator.js'
+import type { ShareTokens } from './auth/share-tokens.js'
 import { ApiError } from './http/api-error.js'
 import { documentsRoutes } from './http/documents-routes.js'
 import { editorRoutes } from './http/editor-routes.js'
+import { metricsAuth } from './http/metrics-auth.js'
+import { securityHeaders } from './http/security-headers.js'
+import { shareRoutes } from './http/share-routes.js'
 import type { Metrics } from './metrics.js'
 import type { RoomRegistry } from './room-registry.js'
 
@@ -18,12 +22,19 @@ export interface AppOptions {
   readonly editorDir: string
   /** Largest HTTP body accepted (413 past it). */
   readonly maxBodyBytes: number
+  /** Signs share links' tokens; null or absent in open mode. */
+  readonly shareTokens?: ShareTokens | null
+  /** Bearer token for /metrics when tokens are required (METRICS_TOKEN). */
+  readonly metricsToken?: string | null
+  /** Origins allowed to frame the pages (FRAME_ANCESTORS); none by default. */
+  readonly frameAncestors?: readonly string[]
 }
 
 /** The HTTP routes. WebSocket upgrades are handled beside it, on the same server. */
 export function createApp(options: AppOptions): Hono {
   const { store, metrics, logger } = options
   const app = new Hono()
+  app.use('*', securityHeaders({ frameAncestors: options.frameAncestors ?? [] }))
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
     try {
@@ -34,11 +45,12 @@ export function createApp(options: AppOptions): Hono {
       return c.json({ status: 'unavailable', error: (error as Error).message }, 503)
     }
   })
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', metricsAuth(options.authenticator, options.metricsToken ?? null), async (c) => {
     c.header('Content-Type', metrics.registry.contentType)
     return c.body(await metrics.registry.metrics())
   })
   app.route('/', editorRoutes(options.editorDir))
+  app.route('/api/documents', shareRoutes({ authenticator: options.authenticator, shareTokens: options.shareTokens ?? null }))
   app.route('/api/documents', documentsRoutes(options))
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((error, c) => {

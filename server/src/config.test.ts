@@ -31,6 +31,17 @@ describe('configuration', () => {
     assert.equal(loadConfig({ NODE_ENV: 'production', AUTH_SECRET: secret }).NODE_ENV, 'production')
   })
 
+  it('[CF5] FRAME_ANCESTORS is a list of origins; METRICS_TOKEN a secret of 16 characters or more', () => {
+    const config = loadConfig({ FRAME_ANCESTORS: 'https://app.example, http://localhost:5173', METRICS_TOKEN: 'm'.repeat(16) })
+    assert.deepEqual(config.FRAME_ANCESTORS, new Set(['https://app.example', 'http://localhost:5173']))
+    assert.equal(config.METRICS_TOKEN, 'm'.repeat(16))
+    assert.equal(loadConfig({}).FRAME_ANCESTORS, undefined)
+    assert.throws(() => loadConfig({ FRAME_ANCESTORS: `'self'` }), /^ConfigError: FRAME_ANCESTORS must be origins/)
+    assert.throws(() => loadConfig({ FRAME_ANCESTORS: 'https://a.example/embed' }), /^ConfigError: FRAME_ANCESTORS must be origins/)
+    // The secret itself is never printed.
+    assert.throws(() => loadConfig({ METRICS_TOKEN: 'short-secret' }), /^ConfigError: METRICS_TOKEN must be at least 16 characters$/)
+  })
+
   it('[CF3] a bad value is one line naming the variable', () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ PORT: 'abc' }, /^PORT must be a number \(got "abc"\)$/],

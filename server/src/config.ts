@@ -56,6 +56,8 @@ const schema = z.object({
   VERSION_INTERVAL_MS: positiveInteger.default(10 * 60_000),
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ALLOWED_ORIGINS: origins,
+  FRAME_ANCESTORS: origins,
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ALLOW_ANONYMOUS: flag.default(false),
   NODE_ENV: z.string().default('development'),
   RATE_LIMIT_PER_SECOND: positiveInteger.default(200),
@@ -86,7 +88,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (!result.success) {
     const issue = result.error.issues[0]!
     const name = String(issue.path[0])
-    const shown = name === 'AUTH_SECRET' ? '' : ` (got ${JSON.stringify(values[name])})`
+    const shown = name === 'AUTH_SECRET' || name === 'METRICS_TOKEN' ? '' : ` (got ${JSON.stringify(values[name])})`
     throw new ConfigError(`${name} ${issue.message}${shown}`)
   }
   const config = result.data

@@ -1,6 +1,7 @@
 import { LevelDbStore } from '@tandem/persistence/leveldb-store'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
 import { OpenAuthenticator } from './auth/open-authenticator.js'
+import { ShareTokens } from './auth/share-tokens.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { startTandem } from './tandem.js'
@@ -31,6 +32,9 @@ const tandem = await startTandem({
   authenticator:
     config.AUTH_SECRET === undefined ? new OpenAuthenticator() : new JwtAuthenticator(config.AUTH_SECRET),
   allowedOrigins: config.ALLOWED_ORIGINS,
+  shareTokens: config.AUTH_SECRET === undefined ? undefined : new ShareTokens(config.AUTH_SECRET),
+  metricsToken: config.METRICS_TOKEN,
+  frameAncestors: [...(config.FRAME_ANCESTORS ?? [])],
   messagesPerSecond: config.RATE_LIMIT_PER_SECOND,
   messageBurst: config.RATE_LIMIT_BURST,
   processMetrics: true,

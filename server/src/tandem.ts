@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { createApp } from './app.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { OpenAuthenticator } from './auth/open-authenticator.js'
+import type { ShareTokens } from './auth/share-tokens.js'
 import { CloseCode } from './close-codes.js'
 import { ConnectionGuard, defaultMaxConnections } from './connection-guard.js'
 import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
@@ -48,6 +49,12 @@ export interface TandemOptions {
   readonly headersTimeoutMs?: number
   /** The clock of versions and presence expiry (tests pass a fake one); `Date.now` by default. */
   readonly now?: () => number
+  /** Signs share links' tokens (with AUTH_SECRET); without it share links carry no token. */
+  readonly shareTokens?: ShareTokens
+  /** Bearer token for /metrics when the authenticator requires tokens (METRICS_TOKEN). */
+  readonly metricsToken?: string
+  /** Origins allowed to frame the pages (FRAME_ANCESTORS); none by default. */
+  readonly frameAncestors?: readonly string[]
 }
 
 /** A running server. */
@@ -107,6 +114,9 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     logger,
     editorDir: options.editorDir ?? DEFAULT_EDITOR_DIR,
     maxBodyBytes: options.maxMessageBytes,
+    shareTokens: options.shareTokens ?? null,
+    metricsToken: options.metricsToken ?? null,
+    frameAncestors: options.frameAncestors ?? [],
   })
   const headersTimeout = options.headersTimeoutMs ?? 5_000
   const listener = getRequestListener(app.fetch)
