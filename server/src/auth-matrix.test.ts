@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { once } from 'node:events'
+import { after, before, describe, it, mock } from 'node:test'
 import * as decoding from 'lib0/decoding'
 import type { Counter } from 'prom-client'
-import type { WebSocket } from 'ws'
+import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
 import { CloseCode } from './close-codes.js'
@@ -151,13 +152,41 @@ describe('who may open which document', () => {
     assert.equal((await fetch(`${server.url}/api/documents`, { headers: { authorization: `Bearer ${scoped}` } })).status, 403)
   })
 
-  it('[AU7] a token that expires while connected closes the connection with 4401', async () => {
-    const token = await mintToken({ docs: ['team-alpha'], expiresIn: 2 })
-    const socket = await openRawSocket(`${server.wsUrl}/team-alpha?token=${token}`)
-    const { code } = await closed(socket, 5000)
-    assert.equal(code, CloseCode.unauthorized)
+  it('[AU7] a token that expires while connected closes the connection with 4401, not before', { timeout: 10_000 }, async () => {
+    // Date and setTimeout on a fake clock: the token's minute passes at once, to the millisecond.
+    // A document no other test opened, so no timer armed before on the real clock is touched.
+    mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.UTC(2030, 0, 1) })
+    try {
+      const token = await mintToken({ docs: ['team-expiring'], expiresIn: 60 })
+      // Sync step 1 is sent after the session armed its expiry, and so is Authenticated. It may
+      // come in one read with the upgrade, so the listener is there before the socket opens.
+      const ws = new WebSocket(`${server.wsUrl}/team-expiring?token=${token}`)
+      await once(ws, 'message')
+      const hp = await openRawSocket(server.wsUrl)
+      hp.send(hocuspocusFrame('team-expiring', 2, 0, token, '4.8.0'))
+      await once(hp, 'message')
+      const codes = Promise.all([ws, hp].map(async (socket) => (await once(socket, 'close'))[0] as number))
+      mock.timers.tick(60_000 - 1)
+      for (const socket of [ws, hp]) {
+        await answered(socket)
+        assert.equal(socket.readyState, socket.OPEN, 'closed before the token expired')
+      }
+      mock.timers.tick(1)
+      assert.deepEqual(await codes, [CloseCode.unauthorized, CloseCode.unauthorized])
+    } finally {
+      mock.timers.reset()
+    }
   })
 })
+
+/** Pings over the socket and resolves on the pong, or on a close that came before it. */
+function answered(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.once('pong', () => resolve())
+    socket.once('close', () => resolve())
+    socket.ping()
+  })
+}
 
 async function metricValue(metric: Counter): Promise<number> {
   return (await metric.get()).values.reduce((sum, entry) => sum + entry.value, 0)

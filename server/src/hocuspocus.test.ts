@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { WebSocket } from 'ws'
 import type * as Y from 'yjs'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
 import { CloseCode } from './close-codes.js'
+import { PING_FRAME } from './protocol/hocuspocus-codec.js'
 import {
   closed,
   connectProvider,
@@ -19,6 +19,7 @@ import {
   connectHocuspocus,
   connectSocket,
   disconnectHocuspocus,
+  hocuspocusFrame,
   hocuspocusSynced,
 } from './test-support/hocuspocus.js'
 import { startTestServer, temporaryDirectory } from './test-support/server.js'
@@ -155,15 +156,37 @@ describe('the stock @hocuspocus/provider', () => {
     await server.stop()
   })
 
-  it('[HP8] a socket that never authenticates is closed with 4408; live sockets get pings', async () => {
+  it('[HP8] a socket that never authenticates is closed with 4408; an authenticated one stays and keeps getting pings', async () => {
     const server = await startTestServer({ authTimeoutMs: 100, pingIntervalMs: 50 })
     const silent = await openRawSocket(server.wsUrl)
-    const pings: number[] = []
-    silent.on('message', (frame: Buffer) => pings.push(frame.length))
+    const silentPings: number[] = []
+    silent.on('message', (frame: Buffer) => silentPings.push(frame.length))
+    const live = await openRawSocket(server.wsUrl)
+    live.send(hocuspocusFrame('hp-live', 2, 0, '', '4.8.0'))
+    // Both sockets' auth timers start with their ping timers, 100 ms against every 50 ms:
+    // by the fourth application ping the live socket's timer has fired too.
+    let appPings = 0
+    let socketPings = 0
+    let liveClosed = false
+    live.on('ping', () => socketPings++)
+    const fourPingsOrClose = withTimeout(
+      new Promise<void>((resolve) => {
+        live.on('message', (frame: Buffer) => {
+          if (frame.length === 1 && frame[0] === PING_FRAME[0] && ++appPings === 4) resolve()
+        })
+        live.once('close', () => {
+          liveClosed = true
+          resolve()
+        })
+      }),
+      5000,
+      'the authenticated socket stopped getting application pings',
+    )
     assert.equal((await closed(silent)).code, CloseCode.authenticationTimeout)
-    assert.ok(pings.includes(1), 'no application ping arrived')
-    const live = new WebSocket(server.wsUrl)
-    await new Promise((resolve) => live.once('open', resolve))
+    assert.ok(silentPings.includes(1), 'no application ping arrived before the timeout')
+    await fourPingsOrClose
+    assert.equal(liveClosed, false, 'the authenticated socket was closed')
+    assert.ok(socketPings > 0, 'no WebSocket ping arrived')
     live.close()
     await server.stop()
   })

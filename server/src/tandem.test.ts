@@ -2,14 +2,28 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MemoryStore } from '@tandem/persistence/memory-store'
 import { pino } from 'pino'
+import type { WebSocket } from 'ws'
 import { createApp } from './app.js'
 import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { Metrics } from './metrics.js'
 import { RoomRegistry } from './room-registry.js'
 import { CloseCode } from './close-codes.js'
-import { connectProvider, disconnect, eventually, synced, when } from './test-support/clients.js'
+import { connectProvider, disconnect, eventually, synced, when, withTimeout } from './test-support/clients.js'
 import { ControlledStore } from './test-support/controlled-store.js'
 import { startTestServer } from './test-support/server.js'
+
+/** Pings the server and resolves on its pong, or on a close that came before it. */
+function answered(socket: WebSocket): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve) => {
+      socket.once('pong', () => resolve())
+      socket.once('close', () => resolve())
+      socket.ping()
+    }),
+    5000,
+    'the server did not answer a ping',
+  )
+}
 
 describe('server lifecycle and HTTP', () => {
   it('[LC1] stop() waits for pending writes, then closes clients with 1001', async () => {
@@ -24,16 +38,16 @@ describe('server lifecycle and HTTP', () => {
     store.holdAppends = true
     writer.doc.getText('text').insert(0, 'in flight')
     await eventually(() => store.heldCount === 1, 'the write did not start')
-    let stopped = false
+    let storedWhenStopped = -1
     const stopping = server.stop().then(() => {
-      stopped = true
+      storedWhenStopped = store.appended.length
     })
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    assert.equal(stopped, false, 'stop() returned before the write was stored')
+    // Whatever stop() has sent so far reaches the client before the answer to this ping.
+    await answered(writer.ws as unknown as WebSocket)
     assert.equal(closeCode, 0, 'clients were closed before the write was stored')
     store.release()
     await stopping
-    assert.equal(store.appended.length, 1)
+    assert.equal(storedWhenStopped, 1, 'stop() returned before the write was stored')
     await when(writer, 'status', () => closeCode !== 0, 'the client was not closed')
     assert.equal(closeCode, CloseCode.goingAway)
     disconnect(writer)
