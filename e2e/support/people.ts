@@ -1,4 +1,4 @@
-import { type Browser, type BrowserContext, expect, type Page } from '@playwright/test'
+import { type Browser, type BrowserContext, type BrowserContextOptions, expect, type Page } from '@playwright/test'
 
 /** One person in their own browser context: own storage, own IndexedDB, own socket. */
 export interface Person {
@@ -10,8 +10,14 @@ export interface Person {
   readonly editor: ReturnType<Page['locator']>
 }
 
-export async function openAs(browser: Browser, name: string, color: string, url: string): Promise<Person> {
-  const context = await browser.newContext()
+export async function openAs(
+  browser: Browser,
+  name: string,
+  color: string,
+  url: string,
+  contextOptions: BrowserContextOptions = {},
+): Promise<Person> {
+  const context = await browser.newContext(contextOptions)
   await context.addInitScript(
     ([identity]) => localStorage.setItem('tandem:identity', identity!),
     [JSON.stringify({ name, color })],

@@ -61,9 +61,9 @@ export class TandemServer {
       .sign(new TextEncoder().encode(SECRET))
   }
 
-  /** A link to a document that carries a token, as people share them. */
+  /** A link to a document that carries a token, as people share them: in the fragment. */
   async link(document: string, role: 'read' | 'write' | 'admin'): Promise<string> {
-    return `${this.url}/d/${encodeURIComponent(document)}?token=${await this.token({ role })}`
+    return `${this.url}/d/${encodeURIComponent(document)}#token=${await this.token({ role })}`
   }
 }
 

@@ -5,9 +5,10 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
 import { loadIdentity, saveIdentity, type Identity } from '../collab/identity.js'
-import { currentToken, sharedSocket, shareLink } from '../collab/session.js'
+import { currentToken, sharedSocket } from '../collab/session.js'
 import { CONTENT_FIELD, documentExtensions } from '../schema/extensions.js'
 import { h } from '../ui/dom.js'
+import { createShareMenu } from '../ui/share-menu.js'
 import { createToolbar } from '../ui/toolbar.js'
 
 /** `/d/:document`: the editor, bound to the shared document. */
@@ -34,10 +35,13 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   const editorElement = h('div', { class: 'page' })
   const nameInput = h('input', { 'class': 'identity-name', 'value': identity.name, 'aria-label': 'Your name', 'maxlength': '40' })
   const colorInput = h('input', { 'class': 'identity-color', 'type': 'color', 'value': identity.color, 'aria-label': 'Your colour' })
-  const share = h('button', { type: 'button', class: 'button' }, 'Copy link')
+  let readOnly = false
+  const share = createShareMenu({ name, canWrite: () => !readOnly })
 
   const editor = new Editor({
     element: editorElement,
+    // Its <style> element would need 'unsafe-inline' in the CSP; styles.css carries the same rules.
+    injectCSS: false,
     extensions: [
       ...documentExtensions,
       Collaboration.configure({ document: doc, field: CONTENT_FIELD }),
@@ -73,7 +77,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   provider.on('unsyncedChanges', showStatus)
   provider.on('synced', showStatus)
   provider.on('authenticated', ({ scope }: { scope: string }) => {
-    const readOnly = scope === 'readonly'
+    readOnly = scope === 'readonly'
     editor.setEditable(!readOnly)
     mode.hidden = !readOnly
     problem.hidden = true
@@ -95,11 +99,6 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   }
   nameInput.addEventListener('change', updateIdentity)
   colorInput.addEventListener('input', updateIdentity)
-  share.addEventListener('click', async () => {
-    await navigator.clipboard?.writeText(shareLink(name)).catch(() => undefined)
-    share.textContent = 'Link copied'
-    setTimeout(() => (share.textContent = 'Copy link'), 1500)
-  })
   editor.commands.focus('end')
 }
 
@@ -109,8 +108,11 @@ function renderPresence(list: HTMLElement, provider: HocuspocusProvider, self: n
     const user = (state as { user?: Partial<Identity> }).user
     if (!user?.name) continue
     const you = clientId === self
+    const avatar = h('span', { class: 'avatar' }, initials(user.name))
+    // Through the CSSOM: a style attribute would need 'unsafe-inline' in the CSP.
+    avatar.style.background = safeColor(user.color)
     people.push(h('li', { 'class': 'person', 'title': you ? `${user.name} (you)` : user.name, 'data-testid': 'person' },
-      h('span', { class: 'avatar', style: `background:${safeColor(user.color)}` }, initials(user.name)),
+      avatar,
       h('span', { class: 'person-name' }, you ? `${user.name} (you)` : user.name),
     ))
   }
