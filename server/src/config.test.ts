@@ -11,12 +11,14 @@ describe('configuration', () => {
     assert.equal(config.MAX_MESSAGE_BYTES, 16 * 1024 * 1024)
     assert.equal(config.LOG_LEVEL, 'info')
     assert.equal(config.UNLOAD_DELAY_MS, 30_000)
+    assert.equal(config.VERSION_RETENTION, undefined)
   })
 
   it('[CF2] reads values and treats empty ones as unset', () => {
     const config = loadConfig({ PORT: '8080', HOST: '0.0.0.0', LOG_LEVEL: 'debug', DATA_DIR: '', MAX_CONNECTIONS: '500' })
     assert.equal(config.PORT, 8080)
     assert.equal(config.MAX_CONNECTIONS, 500)
+    assert.equal(loadConfig({ VERSION_RETENTION: '50' }).VERSION_RETENTION, 50)
     assert.equal(config.HOST, '0.0.0.0')
     assert.equal(config.LOG_LEVEL, 'debug')
     assert.equal(config.DATA_DIR, './data')
@@ -48,6 +50,9 @@ describe('configuration', () => {
       [{ PORT: '70000' }, /^PORT must be between 0 and 65535/],
       [{ MAX_MESSAGE_BYTES: '-1' }, /^MAX_MESSAGE_BYTES must be positive/],
       [{ MAX_CONNECTIONS: '0' }, /^MAX_CONNECTIONS must be positive/],
+      [{ VERSION_RETENTION: '0' }, /^VERSION_RETENTION must be positive \(got "0"\)$/],
+      [{ VERSION_RETENTION: 'ten' }, /^VERSION_RETENTION must be a number/],
+      [{ VERSION_RETENTION: '2.5' }, /^VERSION_RETENTION must be an integer/],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
       [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported/],
       [{ AUTH_SECRET: 'short' }, /^AUTH_SECRET must be at least 32 characters$/],

@@ -54,6 +54,7 @@ const schema = z.object({
   UNLOAD_DELAY_MS: milliseconds.default(30_000),
   PING_INTERVAL_MS: positiveInteger.default(30_000),
   VERSION_INTERVAL_MS: positiveInteger.default(10 * 60_000),
+  VERSION_RETENTION: positiveInteger.optional(),
   AUTH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ALLOWED_ORIGINS: origins,
   FRAME_ANCESTORS: origins,

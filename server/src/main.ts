@@ -39,6 +39,7 @@ const tandem = await startTandem({
   messageBurst: config.RATE_LIMIT_BURST,
   processMetrics: true,
   versionIntervalMs: config.VERSION_INTERVAL_MS,
+  versionRetention: config.VERSION_RETENTION,
   host: config.HOST,
   port: config.PORT,
   maxMessageBytes: config.MAX_MESSAGE_BYTES,

@@ -13,6 +13,8 @@ export interface RoomRegistryOptions {
   readonly metrics: Metrics
   /** Save a version when a document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** Versions of a document kept besides the ones users labelled; unset keeps all. */
+  readonly versionRetention?: number
   /** The rooms' clock (versions, presence expiry); `Date.now` by default. */
   readonly now?: () => number
 }
@@ -153,6 +155,7 @@ export class RoomRegistry {
           logger,
           metrics,
           versionIntervalMs: this.#options.versionIntervalMs,
+          versionRetention: this.#options.versionRetention,
           now: this.#options.now,
           onEmpty: (empty) => this.#scheduleUnload(empty),
           onFailed: (failed) => this.#forget(failed),

@@ -20,6 +20,8 @@ export interface RoomOptions {
   readonly metrics: Metrics
   /** Save a version when the document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** Versions kept besides the `kept` ones: each save deletes the oldest past it. */
+  readonly versionRetention?: number
   /** The clock of the version policy and of presence expiry; `Date.now` by default. */
   readonly now?: () => number
 }
@@ -221,12 +223,21 @@ export class Room {
     return this.flush()
   }
 
-  /** Saves the current state as a version, once everything applied so far is stored. */
-  async saveVersion(label: string | null, author: string | null): Promise<VersionInfo> {
+  /**
+   * Saves the current state as a version, once everything applied so far is stored. A
+   * `kept` version (a user labelled it) is never deleted by the version retention.
+   */
+  async saveVersion(
+    label: string | null,
+    author: string | null,
+    { kept = false }: { readonly kept?: boolean } = {},
+  ): Promise<VersionInfo> {
     await this.flush()
     this.#changedSinceVersion = false
     this.#lastVersionAt = this.#now()
-    return this.#store.saveVersion(this.name, { label, author, state: Y.encodeStateAsUpdate(this.doc) })
+    const state = Y.encodeStateAsUpdate(this.doc)
+    const retention = this.#options.versionRetention
+    return this.#store.saveVersion(this.name, { label, author, state, kept }, { retention })
   }
 
   /** Resolves once every update applied so far is in the store. */

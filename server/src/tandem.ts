@@ -43,6 +43,8 @@ export interface TandemOptions {
   readonly editorDir?: string
   /** Save a version when a document changed and this long passed since the last one. */
   readonly versionIntervalMs?: number
+  /** Versions of a document kept besides the ones users labelled (VERSION_RETENTION); unset keeps all. */
+  readonly versionRetention?: number
   /** Connections served at once; past it, 503 (default sized to the open-file limit). */
   readonly maxConnections?: number
   /** How long a connection may take to send its request headers; also to send its first byte. */
@@ -79,6 +81,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     metrics,
     unloadDelayMs: options.unloadDelayMs,
     versionIntervalMs: options.versionIntervalMs ?? 10 * 60_000,
+    versionRetention: options.versionRetention,
     now: options.now,
   })
   const gateway = new WebSocketGateway({

@@ -1,4 +1,5 @@
 import type { DocumentStore, VersionInfo } from '@tandem/persistence/document-store'
+import { isVersionId } from '@tandem/persistence/document-store'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Authenticator } from '../auth/authenticator.js'
@@ -126,9 +127,16 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
 
   api.get('/:name/versions', async (c) => {
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
+    const limit = versionsLimit(c.req.query('limit'))
+    const before = versionsCursor(c.req.query('cursor'))
     await describe(name)
-    const versions = await store.listVersions(name)
-    return c.json({ versions: versions.map(versionJson) })
+    // One more than the page, to know whether another follows without a second read.
+    const versions = await store.listVersions(name, { limit: limit + 1, before })
+    const page = versions.slice(0, limit)
+    return c.json({
+      versions: page.map(versionJson),
+      nextCursor: versions.length > limit ? page[page.length - 1]!.id : null,
+    })
   })
 
   api.post('/:name/versions', async (c) => {
@@ -136,7 +144,9 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(principal, c.req.param('name'), 'write')
     const label = await readLabel(c.req.raw)
     await describe(name)
-    const version = await registry.use(name, (room) => room.saveVersion(label, principal.user))
+    // A version a user labelled is theirs to delete; VERSION_RETENTION never deletes it.
+    const kept = label !== null
+    const version = await registry.use(name, (room) => room.saveVersion(label, principal.user, { kept }))
     return c.json(versionJson(version), 201)
   })
 
@@ -199,8 +209,27 @@ function requestedFormat(query: string | undefined, accept: string | undefined):
   return 'json'
 }
 
-function versionJson(version: VersionInfo) {
-  return { ...version, createdAt: version.createdAt.toISOString() }
+function versionJson({ id, createdAt, label, author, size }: VersionInfo) {
+  return { id, createdAt: createdAt.toISOString(), label, author, size }
+}
+
+/** `?limit=` of the versions list: 1 to PAGE_SIZE, larger asks get PAGE_SIZE; absent, PAGE_SIZE. */
+function versionsLimit(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return PAGE_SIZE
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1) {
+    throw new ApiError(400, 'invalid_limit', `limit must be a whole number from 1 to ${PAGE_SIZE}`)
+  }
+  return Math.min(PAGE_SIZE, Number(raw))
+}
+
+/**
+ * `?cursor=` of the versions list: the `nextCursor` of the page before. It is the id of that
+ * page's last version, so a page starts in the right place even when retention deleted it.
+ */
+function versionsCursor(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  if (!isVersionId(raw)) throw new ApiError(400, 'invalid_cursor', 'cursor must be a nextCursor from a previous page')
+  return raw
 }
 
 async function readLabel(request: Request): Promise<string | null> {
