@@ -5,6 +5,8 @@ import * as Y from 'yjs'
 import { CloseCode } from './close-codes.js'
 import { Metrics } from './metrics.js'
 import { readAwarenessUpdate, writeAwarenessUpdate } from './protocol/yjs-payloads.js'
+import { ProtocolError } from './protocol/messages.js'
+import { MAX_TYPE_DEPTH } from './protocol/update-shape.js'
 import { Room } from './room.js'
 import { ControlledStore } from './test-support/controlled-store.js'
 import { MemoryPeer } from './test-support/memory-peer.js'
@@ -14,10 +16,11 @@ const settle = async () => {
   for (let i = 0; i < 5; i++) await nextTurn()
 }
 
-function createRoom(store = new ControlledStore(), state: Uint8Array | null = null) {
+function createRoom(store = new ControlledStore(), state: Uint8Array | null = null, now?: () => number) {
   const events = { empty: 0, failed: 0 }
   const room = new Room('room-test', state, {
     store,
+    now,
     logger: pino({ level: 'silent' }),
     metrics: new Metrics({ defaultMetrics: false }),
     onEmpty: () => events.empty++,
@@ -231,5 +234,75 @@ describe('Room', () => {
     assert.equal(broken.closedWith?.code, CloseCode.internalError)
     assert.equal(events.failed, 1)
     await assert.rejects(room.flush())
+  })
+
+  it('[RM12] a read-only peer: what the document has is never counted against it; one that keeps sending new content is closed', () => {
+    const { room } = createRoom()
+    const [writer, reader] = [new MemoryPeer(), new MemoryPeer()]
+    reader.canWrite = false
+    room.join(writer)
+    room.join(reader)
+    const known = edit('known')
+    room.receive(writer, { type: 'update', update: known })
+    const theirs = new Y.Doc()
+    Y.applyUpdate(theirs, known)
+    theirs.getText('text').delete(0, 2)
+    room.receive(writer, { type: 'update', update: Y.encodeStateAsUpdate(theirs) })
+    // Sync step 2 of a reader that has what the document has, as often as it reconnects.
+    for (let i = 0; i < 50; i++) {
+      room.receive(reader, { type: 'update', update: i % 2 === 0 ? known : Y.encodeStateAsUpdate(room.doc) })
+    }
+    for (let i = 1; i < 20; i++) room.receive(reader, { type: 'update', update: edit(`no ${i}`, theirs) })
+    assert.throws(
+      () => room.receive(reader, { type: 'update', update: edit('still no', theirs) }),
+      (error: ProtocolError) => error.code === CloseCode.policyViolation,
+    )
+    assert.equal(room.doc.getText('text').toString(), 'own')
+  })
+
+  it('[RM13] an update nesting elements deeper than the conversions hold is refused before it is applied', async () => {
+    const { room, store } = createRoom()
+    const writer = new MemoryPeer()
+    room.join(writer)
+    const nested = (depth: number) => {
+      const doc = new Y.Doc()
+      let parent: Y.XmlFragment | Y.XmlElement = doc.getXmlFragment('default')
+      for (let i = 0; i < depth; i++) {
+        const child = new Y.XmlElement('blockquote')
+        parent.insert(0, [child])
+        parent = child
+      }
+      return Y.encodeStateAsUpdate(doc)
+    }
+    assert.throws(() => room.receive(writer, { type: 'update', update: nested(20_000) }), (error: ProtocolError) => error.code === CloseCode.protocolError)
+    assert.throws(() => room.receive(writer, { type: 'update', update: nested(MAX_TYPE_DEPTH + 1) }), ProtocolError)
+    assert.equal(room.doc.getXmlFragment('default').length, 0)
+    room.receive(writer, { type: 'update', update: nested(MAX_TYPE_DEPTH) })
+    await room.flush()
+    assert.equal(room.doc.getXmlFragment('default').length, 1)
+    assert.equal(store.appended.length, 1)
+  })
+
+  it('[RM14] presence nobody renews for 30 s is removed for everyone; renewed presence stays', () => {
+    let time = 0
+    const { room } = createRoom(new ControlledStore(), null, () => time)
+    const [ada, bob] = [new MemoryPeer(), new MemoryPeer()]
+    room.join(ada)
+    room.join(bob)
+    const say = (peer: MemoryPeer, clientId: number, clock: number) => {
+      const update = writeAwarenessUpdate([{ clientId, clock, state: '{}' }])
+      room.receive(peer, { type: 'awareness', update, entries: readAwarenessUpdate(update) })
+    }
+    say(ada, 1, 1)
+    say(bob, 2, 1)
+    time += 15_000
+    say(bob, 2, 2)
+    time += 15_000
+    room.expirePresence()
+    const removal = readAwarenessUpdate(bob.ofType('awareness').at(-1)!.update)
+    assert.deepEqual(removal, [{ clientId: 1, clock: 2, state: null }])
+    const late = new MemoryPeer()
+    room.join(late)
+    assert.deepEqual(readAwarenessUpdate(late.ofType('awareness')[0]!.update).map((entry) => entry.clientId), [2])
   })
 })

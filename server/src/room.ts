@@ -8,7 +8,9 @@ import type { Metrics } from './metrics.js'
 import type { Peer } from './peer.js'
 import { Presence } from './presence.js'
 import type { AwarenessEntry, ClientMessage, ServerMessage } from './protocol/messages.js'
-import { writeAwarenessUpdate } from './protocol/yjs-payloads.js'
+import { ProtocolError } from './protocol/messages.js'
+import { addedTypeDepth, type DecodedUpdate, isContainedIn, MAX_TYPE_DEPTH } from './protocol/update-shape.js'
+import { decodeUpdate, writeAwarenessUpdate } from './protocol/yjs-payloads.js'
 
 export interface RoomOptions {
   readonly store: DocumentStore
@@ -28,6 +30,11 @@ export interface RoomOptions {
 
 /** The transaction origin of changes the server makes itself (HTTP API, restores). */
 const SERVER_ORIGIN = Symbol('tandem-server')
+
+/** A read-only client sending this many changes is closed (1008): it will never stop. */
+const MAX_REFUSED_UPDATES = 20
+/** How often states nobody renewed are looked for. */
+const PRESENCE_SWEEP_MS = 5_000
 
 const STORED: ServerMessage = { type: 'sync-status', applied: true }
 const REFUSED: ServerMessage = { type: 'sync-status', applied: false }
@@ -53,8 +60,10 @@ export class Room {
   readonly #store: DocumentStore
   readonly #logger: Logger
   readonly #options: RoomOptions
-  readonly #peers = new Map<Peer, Set<number>>()
-  readonly #presence: Presence
+  /** Everyone here, with how many updates each sent that a read-only token may not make. */
+  readonly #peers = new Map<Peer, { refused: number }>()
+  readonly #presence: Presence<Peer>
+  #presenceSweep: NodeJS.Timeout | null = null
   readonly #now: () => number
   /** The client id of the server's own changes, kept apart from the live document's. */
   readonly #serverClientId: number
@@ -80,7 +89,7 @@ export class Room {
     this.#logger = options.logger
     this.#options = options
     this.#now = options.now ?? Date.now
-    this.#presence = new Presence(this.#now)
+    this.#presence = new Presence<Peer>(this.#now)
     this.#lastVersionAt = this.#now()
     let serverClientId = uint32()
     while (serverClientId === this.doc.clientID) serverClientId = uint32()
@@ -116,7 +125,7 @@ export class Room {
       peer.close(CloseCode.internalError, reasonFor(CloseCode.internalError))
       return
     }
-    this.#peers.set(peer, new Set())
+    this.#peers.set(peer, { refused: 0 })
     this.#send(peer, { type: 'sync-step-1', stateVector: Y.encodeStateVector(this.doc) })
     const present = this.#presence.current()
     if (present.length > 0) {
@@ -126,14 +135,23 @@ export class Room {
 
   /** Removes a peer and its presence. */
   leave(peer: Peer): void {
-    const clientIds = this.#peers.get(peer)
-    if (clientIds === undefined) return
-    this.#peers.delete(peer)
-    const removed = this.#presence.remove(clientIds)
+    if (!this.#peers.delete(peer)) return
+    const removed = this.#presence.leave(peer)
     if (removed.length > 0) {
       this.#broadcast({ type: 'awareness', update: writeAwarenessUpdate(removed) }, peer)
     }
     if (this.#peers.size === 0) this.#options.onEmpty(this)
+  }
+
+  /**
+   * Removes presence states their clients stopped renewing (a client that vanished without
+   * closing its socket, or a state relayed for someone gone); runs on a timer too.
+   */
+  expirePresence(): void {
+    const removed = this.#presence.expire()
+    if (removed.length > 0) {
+      this.#broadcast({ type: 'awareness', update: writeAwarenessUpdate(removed) }, null)
+    }
   }
 
   /** Handles one decoded message from a peer that has joined. */
@@ -159,8 +177,8 @@ export class Room {
         break
       }
       case 'update':
-        if (peer.canWrite) this.#apply(peer, message.update)
-        else this.#dropReadOnly(peer, message.update)
+        if (peer.canWrite) this.#apply(peer, message.update, message.decoded)
+        else this.#dropReadOnly(peer, message.update, message.decoded)
         break
       case 'awareness':
         this.#receiveAwareness(peer, message.update, message.entries)
@@ -256,10 +274,15 @@ export class Room {
   }
 
   destroy(): void {
+    if (this.#presenceSweep !== null) clearInterval(this.#presenceSweep)
     this.doc.destroy()
   }
 
-  #apply(sender: Peer | null, update: Uint8Array): void {
+  /**
+   * Applies an update, unless it would nest types deeper than the conversions can hold
+   * (ProtocolError, 1002: nothing applied). `decoded` is the codec's decoding, when it had one.
+   */
+  #apply(sender: Peer | null, update: Uint8Array, decoded?: DecodedUpdate): void {
     // Clients answer sync step 1 with an empty update when they have nothing new:
     // nothing to store or relay, but the sender still waits for its acknowledgement.
     if (isEmptyUpdate(update)) {
@@ -269,6 +292,10 @@ export class Room {
         })
       }
       return
+    }
+    const depth = addedTypeDepth(this.doc, decoded ?? decodeUpdate(update))
+    if (depth > MAX_TYPE_DEPTH) {
+      throw new ProtocolError(`the update nests elements ${depth} deep; at most ${MAX_TYPE_DEPTH}`, CloseCode.protocolError)
     }
     this.#options.metrics.updates.inc()
     Y.applyUpdate(this.doc, update, sender)
@@ -296,26 +323,26 @@ export class Room {
     this.#schedule()
   }
 
-  #dropReadOnly(peer: Peer, update: Uint8Array): void {
+  #dropReadOnly(peer: Peer, update: Uint8Array, decoded?: DecodedUpdate): void {
     // What the document already has is acknowledged, so a read-only client that changed
     // nothing (its sync step 2) is not left waiting; only new content counts as dropped.
-    if (isEmptyUpdate(update) || Y.snapshotContainsUpdate(Y.snapshot(this.doc), update)) {
+    if (isEmptyUpdate(update) || isContainedIn(this.doc, decoded ?? decodeUpdate(update))) {
       this.#send(peer, STORED)
       return
     }
     this.#options.metrics.readOnlyUpdatesDropped.inc()
     this.#logger.debug({ document: this.name }, 'dropped an update from a read-only client')
     this.#send(peer, REFUSED)
+    const state = this.#peers.get(peer)!
+    if (++state.refused >= MAX_REFUSED_UPDATES) {
+      throw new ProtocolError('a read-only token may not send changes', CloseCode.policyViolation)
+    }
   }
 
   #receiveAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
-    const applied = this.#presence.apply(entries)
+    const applied = this.#presence.apply(peer, entries)
     if (applied.length === 0) return
-    const owned = this.#peers.get(peer)
-    for (const entry of applied) {
-      if (entry.state === null) owned?.delete(entry.clientId)
-      else owned?.add(entry.clientId)
-    }
+    this.#presenceSweep ??= setInterval(() => this.expirePresence(), PRESENCE_SWEEP_MS).unref()
     this.#broadcast(
       {
         type: 'awareness',

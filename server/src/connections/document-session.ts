@@ -3,7 +3,7 @@ import { mayAccess } from '../auth/authorize.js'
 import { CloseCode, reasonFor } from '../close-codes.js'
 import type { DocumentName } from '../document-name.js'
 import type { Peer } from '../peer.js'
-import type { ClientMessage, Encoder } from '../protocol/messages.js'
+import { type ClientMessage, type Encoder, ProtocolError } from '../protocol/messages.js'
 import type { Room } from '../room.js'
 import { RegistryClosedError } from '../room-registry.js'
 import type { ConnectionContext } from './connection-context.js'
@@ -132,8 +132,11 @@ export abstract class DocumentSession implements Peer {
     try {
       room.receive(this, message)
     } catch (error) {
+      // A message the room refused (ProtocolError) closes with its code; anything else
+      // is a malformed message as far as this client is concerned.
+      const code = error instanceof ProtocolError ? error.code : CloseCode.protocolError
       this.context.logger.warn({ err: error, document: this.document }, 'a message could not be applied')
-      this.close(CloseCode.protocolError, reasonFor(CloseCode.protocolError))
+      this.close(code, error instanceof ProtocolError ? error.message : reasonFor(CloseCode.protocolError))
     }
   }
 }

@@ -1,3 +1,5 @@
+import type { DecodedUpdate } from './update-shape.js'
+
 /**
  * What a client may say to a room and what a room says back, whatever the wire protocol.
  * Codecs turn frames into these and back; rooms never see bytes of a protocol.
@@ -13,8 +15,8 @@ export interface AwarenessEntry {
 
 export type ClientMessage =
   | { readonly type: 'sync-step-1', readonly stateVector: Uint8Array }
-  /** Sync step 2 and incremental updates alike: content to apply. */
-  | { readonly type: 'update', readonly update: Uint8Array }
+  /** Sync step 2 and incremental updates alike: content to apply, decoded by the codec. */
+  | { readonly type: 'update', readonly update: Uint8Array, readonly decoded?: DecodedUpdate }
   | {
     readonly type: 'awareness'
     readonly update: Uint8Array

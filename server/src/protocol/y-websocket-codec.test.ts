@@ -30,8 +30,9 @@ describe('y-websocket codec', () => {
       type: 'sync-step-1',
       stateVector,
     })
-    assert.deepEqual(decodeYWebsocketFrame(frame(0, 1, update)), { type: 'update', update })
-    assert.deepEqual(decodeYWebsocketFrame(frame(0, 2, update)), { type: 'update', update })
+    const decoded = Y.decodeUpdate(update)
+    assert.deepEqual(decodeYWebsocketFrame(frame(0, 1, update)), { type: 'update', update, decoded })
+    assert.deepEqual(decodeYWebsocketFrame(frame(0, 2, update)), { type: 'update', update, decoded })
     assert.deepEqual(decodeYWebsocketFrame(frame(3)), { type: 'query-awareness' })
     const awareness = writeAwarenessUpdate([
       { clientId: 1, clock: 2, state: '{"user":{"name":"Ada"}}' },

@@ -4,7 +4,7 @@ import { CloseCode } from '../close-codes.js'
 import { MessageType, SyncType, writeMessageBody } from './message-body.js'
 import type { ClientMessage, Encoder, ServerMessage } from './messages.js'
 import { ProtocolError } from './messages.js'
-import { checkStateVector, checkUpdate, readAwarenessUpdate } from './yjs-payloads.js'
+import { checkStateVector, decodeUpdate, readAwarenessUpdate } from './yjs-payloads.js'
 
 // The y-websocket protocol (PROTOCOL.md): one document per socket, each frame
 // `varUint(messageType) payload`.
@@ -29,7 +29,7 @@ export function readClientMessage(decoder: decoding.Decoder, messageType: number
         return { type: 'sync-step-1', stateVector: checkStateVector(payload) }
       }
       if (syncType === SyncType.step2 || syncType === SyncType.update) {
-        return { type: 'update', update: checkUpdate(payload) }
+        return { type: 'update', update: payload, decoded: decodeUpdate(payload) }
       }
       throw new ProtocolError(`unknown sync message type ${syncType}`, CloseCode.protocolError)
     }

@@ -4,21 +4,27 @@ import * as Y from 'yjs'
 import { CloseCode } from '../close-codes.js'
 import type { AwarenessEntry } from './messages.js'
 import { ProtocolError } from './messages.js'
+import type { DecodedUpdate } from './update-shape.js'
 
 // Payload checks shared by every protocol: what a Yjs update, a state vector and an
 // awareness update must be before a room touches them.
 
 /** Throws a ProtocolError unless `update` decodes as a Yjs update. */
 export function checkUpdate(update: Uint8Array): Uint8Array {
+  decodeUpdate(update)
+  return update
+}
+
+/** The decoded update, or a ProtocolError when it does not decode. */
+export function decodeUpdate(update: Uint8Array): DecodedUpdate {
   try {
-    Y.decodeUpdate(update)
+    return Y.decodeUpdate(update)
   } catch (error) {
     throw new ProtocolError(
       `invalid Yjs update: ${(error as Error).message}`,
       CloseCode.protocolError,
     )
   }
-  return update
 }
 
 /** Throws a ProtocolError unless `stateVector` decodes as a Yjs state vector. */
