@@ -5,7 +5,16 @@ import { describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
 import { CloseCode } from './close-codes.js'
-import { closed, eventually, openRawSocket, withTimeout } from './test-support/clients.js'
+import {
+  closed,
+  connectProvider,
+  disconnect,
+  eventually,
+  openRawSocket,
+  stalledClient,
+  synced,
+  withTimeout,
+} from './test-support/clients.js'
 import { ControlledStore } from './test-support/controlled-store.js'
 import { hocuspocusFrame } from './test-support/hocuspocus.js'
 import { startTestServer } from './test-support/server.js'
@@ -133,6 +142,26 @@ describe('connections that hold a file descriptor', () => {
     for (const connection of held) connection.socket.destroy()
     await Promise.all(held.map((connection) => connection.closed))
     await eventually(async () => (await fetch(`${server.url}/api/documents`)).status === 200, 'still refused after the others left')
+    await server.stop()
+  })
+})
+
+describe('what the server holds for clients that do not read', () => {
+  it('[CL7] past the server-wide send budget, clients holding over 1 MiB are closed though each is under its own limit', async () => {
+    const server = await startTestServer({ maxBufferedBytes: 1024 * 1024 * 1024, maxSendBytes: 2 * 1024 * 1024 })
+    const writer = connectProvider(server.wsUrl, 'budget')
+    await synced(writer)
+    const stalled = await Promise.all([1, 2].map(() => stalledClient(server.port, '/collab/budget')))
+    await eventually(() => server.registry.loaded('budget')?.peerCount === 3, 'stalled clients not joined')
+    const chunk = 'x'.repeat(64 * 1024)
+    for (let i = 0; i < 800 && server.registry.loaded('budget')?.peerCount !== 1; i++) {
+      writer.doc.getText('text').insert(0, chunk)
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    await eventually(() => server.registry.loaded('budget')?.peerCount === 1, 'the stalled clients were kept')
+    assert.ok(writer.wsconnected, 'the writer, which reads, was closed')
+    for (const socket of stalled) socket.destroy()
+    disconnect(writer)
     await server.stop()
   })
 })

@@ -12,6 +12,7 @@ import { ConnectionGuard, defaultMaxConnections } from './connection-guard.js'
 import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
 import { QueueBudget } from './connections/queue-budget.js'
+import { SendBudget } from './connections/send-budget.js'
 import { RoomRegistry } from './room-registry.js'
 import { WebSocketGateway } from './websocket-gateway.js'
 
@@ -23,8 +24,10 @@ export interface TandemOptions {
   readonly maxMessageBytes: number
   readonly unloadDelayMs: number
   readonly pingIntervalMs: number
-  /** A client whose unsent bytes pass this is closed with 1013. */
+  /** A client whose unsent bytes pass this (besides one larger frame) is closed with 1013. */
   readonly maxBufferedBytes?: number
+  /** Unsent bytes of every client together; past it, clients holding over 1 MiB are closed (1013). */
+  readonly maxSendBytes?: number
   /** Defaults to open mode: everyone may write every document. */
   readonly authenticator?: Authenticator
   /** Origins allowed to open WebSockets; unset allows every origin. */
@@ -89,6 +92,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     authenticator,
     metrics,
     logger,
+    sendBudget: new SendBudget(options.maxSendBytes ?? 128 * 1024 * 1024),
     queueBudget: new QueueBudget(
       options.maxQueuedBytes ?? Math.max(64 * 1024 * 1024, 4 * options.maxMessageBytes),
     ),
@@ -96,9 +100,8 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     pingIntervalMs: options.pingIntervalMs,
     allowedOrigins: options.allowedOrigins ?? null,
     limits: {
-      // Room for a full document reply on top of a backlog of ordinary messages.
-      maxBufferedBytes:
-        options.maxBufferedBytes ?? Math.max(32 * 1024 * 1024, 2 * options.maxMessageBytes),
+      // A backlog of ordinary messages; a whole document sent to a joiner comes on top.
+      maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
       maxQueuedMessages: 1024,
       // One frame of the largest size may wait; a client sends little before its document opens.
       maxQueuedBytesPerSocket: options.maxQueuedBytesPerSocket ?? options.maxMessageBytes,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { connect as connectTcp, type Socket } from 'node:net'
 import { describe, it } from 'node:test'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
@@ -10,6 +9,7 @@ import {
   disconnect,
   eventually,
   openRawSocket,
+  stalledClient,
   synced,
   when,
 } from './test-support/clients.js'
@@ -203,16 +203,3 @@ describe('origins and rates', () => {
     await server.stop()
   })
 })
-
-/** A WebSocket client that completes the handshake and then never reads again. */
-async function stalledClient(port: number, path: string): Promise<Socket> {
-  const socket = connectTcp(port, '127.0.0.1')
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-  socket.write(
-    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  )
-  await new Promise<void>((resolve) => socket.once('data', () => resolve()))
-  socket.pause()
-  return socket
-}

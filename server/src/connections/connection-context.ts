@@ -3,9 +3,10 @@ import type { Authenticator } from '../auth/authenticator.js'
 import type { Metrics } from '../metrics.js'
 import type { RoomRegistry } from '../room-registry.js'
 import type { QueueBudget } from './queue-budget.js'
+import type { SendBudget } from './send-budget.js'
 
 export interface ConnectionLimits {
-  /** A peer whose unsent bytes pass this is closed with 1013. */
+  /** A peer whose unsent bytes pass this (besides one larger frame) is closed with 1013. */
   readonly maxBufferedBytes: number
   /** Frames kept per document while it authenticates or loads; more closes with 1008. */
   readonly maxQueuedMessages: number
@@ -32,4 +33,6 @@ export interface ConnectionContext {
   readonly limits: ConnectionLimits
   /** Bytes of frames waiting for their document, across every socket; past it, close 1013. */
   readonly queueBudget: QueueBudget
+  /** Bytes queued for slow clients across every socket; past it, the largest queues close (1013). */
+  readonly sendBudget: SendBudget
 }

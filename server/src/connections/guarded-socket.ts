@@ -8,6 +8,8 @@ import { binaryFrame, rawSocket } from './websocket-frame.js'
 // A client that does not read will not read a close frame either: its buffers are freed
 // this long after the close instead of when the close handshake times out.
 const SLOW_CLIENT_GRACE_MS = 1000
+// A socket holding less than this is never the one closed for the server-wide budget.
+const FAIR_SHARE_BYTES = 1024 * 1024
 
 /**
  * The rules every socket lives by, whatever protocol it speaks: binary frames only, a
@@ -17,6 +19,11 @@ export class GuardedSocket {
   readonly #bucket: TokenBucket
   readonly #raw: Duplex | null
   #closed = false
+  /**
+   * Bytes of one frame larger than the per-socket limit (a whole document sent to a
+   * joiner) that may sit in the queue without counting against it, shrinking as it drains.
+   */
+  #excused = 0
 
   constructor(
     readonly socket: WebSocket,
@@ -34,6 +41,10 @@ export class GuardedSocket {
       else onFrame(data as Buffer)
     })
     socket.on('close', () => this.#onClosed())
+    this.#raw?.on('drain', () => {
+      this.#excused = 0
+      context.sendBudget.record(this, 0)
+    })
     socket.on('error', (error) => context.logger.debug({ err: error }, 'socket error'))
   }
 
@@ -46,13 +57,22 @@ export class GuardedSocket {
     if (this.#closed || socket.readyState !== socket.OPEN) return
     // Frames go to the TCP socket itself, so its queue is all there is to count.
     const buffered = this.#raw === null ? socket.bufferedAmount : this.#raw.writableLength
-    if (buffered > this.context.limits.maxBufferedBytes) {
-      this.close(Code.tryAgainLater)
-      setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
+    this.#excused = Math.min(this.#excused, buffered)
+    const { maxBufferedBytes } = this.context.limits
+    const withinServer = this.context.sendBudget.record(this, buffered)
+    if (buffered - this.#excused > maxBufferedBytes || (!withinServer && buffered > FAIR_SHARE_BYTES)) {
+      this.#dropSlowClient()
       return
     }
+    if (this.#excused === 0 && frame.byteLength > maxBufferedBytes) this.#excused = frame.byteLength
     if (this.#raw !== null) this.#raw.write(binaryFrame(frame))
     else socket.send(frame)
+  }
+
+  #dropSlowClient(): void {
+    const socket = this.socket
+    this.close(Code.tryAgainLater)
+    setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
   }
 
   close(code: CloseCode, reason: string = reasonFor(code)): void {
@@ -69,6 +89,7 @@ export class GuardedSocket {
   #onClosed(): void {
     if (this.#closed) return
     this.#closed = true
+    this.context.sendBudget.forget(this)
     this.onClose()
   }
 }

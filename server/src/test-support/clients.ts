@@ -1,3 +1,4 @@
+import { connect as connectTcp, type Socket } from 'node:net'
 import type { EventEmitter } from 'node:events'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
@@ -133,4 +134,17 @@ export function disconnect(...providers: WebsocketProvider[]): void {
     // The awareness keeps an interval running until it is destroyed itself.
     provider.awareness.destroy()
   }
+}
+
+/** A WebSocket upgrade done by hand, then nothing read: a client that cannot keep up. */
+export async function stalledClient(port: number, path: string): Promise<Socket> {
+  const socket = connectTcp(port, '127.0.0.1')
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  socket.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  )
+  await new Promise<void>((resolve) => socket.once('data', () => resolve()))
+  socket.pause()
+  return socket
 }
