@@ -138,7 +138,8 @@ describe('connections that hold a file descriptor', () => {
       + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     )
     assert.match(upgrade, /^HTTP\/1.1 503/)
-    assert.match(await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), /^HTTP\/1.1 200/)
+    const health = await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    assert.match(health, /^HTTP\/1.1 200/)
     for (const connection of held) connection.socket.destroy()
     await Promise.all(held.map((connection) => connection.closed))
     await eventually(async () => (await fetch(`${server.url}/api/documents`)).status === 200, 'still refused after the others left')
@@ -148,7 +149,7 @@ describe('connections that hold a file descriptor', () => {
 
 describe('what the server holds for clients that do not read', () => {
   it('[CL7] past the server-wide send budget, clients holding over 1 MiB are closed though each is under its own limit', async () => {
-    const server = await startTestServer({ maxBufferedBytes: 1024 * 1024 * 1024, maxSendBytes: 2 * 1024 * 1024 })
+    const server = await startTestServer({ maxBufferedBytes: 1024 ** 3, maxSendBytes: 2 * 1024 * 1024 })
     const writer = connectProvider(server.wsUrl, 'budget')
     await synced(writer)
     const stalled = await Promise.all([1, 2].map(() => stalledClient(server.port, '/collab/budget')))
