@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import * as decoding from 'lib0/decoding'
 import type * as Y from 'yjs'
 import { JwtAuthenticator } from './auth/jwt-authenticator.js'
 import { CloseCode } from './close-codes.js'
@@ -190,4 +191,64 @@ describe('the stock @hocuspocus/provider', () => {
     live.close()
     await server.stop()
   })
+
+  it('[HP9] 500 documents on one socket all sync, with a token each, and again after a server restart', async () => {
+    const directory = await temporaryDirectory()
+    const options = { dataDir: directory.path, authenticator: new JwtAuthenticator(TEST_SECRET) }
+    let server = await startTestServer(options)
+    const token = await mintToken({ docs: ['many-*'] })
+    const socket = connectSocket(server.wsUrl)
+    const providers = Array.from({ length: 500 }, (_, i) => connectHocuspocus(server.wsUrl, `many-${i}`, { token, socket }))
+    await Promise.all(providers.map((provider) => hocuspocusSynced(provider, 20_000)))
+    providers[499]!.document.getText('text').insert(0, 'the last one')
+    const lastText = () => server.registry.loaded('many-499')?.doc.getText('text').toString()
+    await eventually(() => lastText() === 'the last one', 'the edit did not arrive')
+    const port = server.port
+    await server.stop()
+    // Every provider re-authenticates at once when the socket reconnects.
+    server = await startTestServer({ ...options, port })
+    await eventually(() => server.registry.size === 500, 'not every document reopened', 20_000)
+    await eventually(() => lastText() === 'the last one', 'the restarted server lost the edit')
+    disconnectHocuspocus(...providers)
+    socket.destroy()
+    await server.stop()
+    await directory.dispose()
+  })
+
+  it('[HP10] a second token for an open document changes its scope; a bad one closes that document only', async () => {
+    const server = await startTestServer({ authenticator: new JwtAuthenticator(TEST_SECRET) })
+    const read = await mintToken({ docs: ['scoped'], role: 'read' })
+    const write = await mintToken({ docs: ['scoped', 'other'] })
+    const socket = await openRawSocket(server.wsUrl)
+    const answers: string[] = []
+    socket.on('message', (frame: Buffer) => {
+      const answer = readAuthAnswer(frame)
+      if (answer !== null) answers.push(answer)
+    })
+    const auth = (key: string, token: string) => socket.send(hocuspocusFrame(key, 2, 0, token, '4.8.0'))
+    auth('scoped', read)
+    auth('other', write)
+    await eventually(() => answers.length === 2, 'no answer to the first tokens')
+    assert.deepEqual(answers.sort(), ['other:authenticated:read-write', 'scoped:authenticated:readonly'])
+    auth('scoped', write)
+    await eventually(() => answers.length === 3, 'no answer to the upgrade')
+    assert.equal(answers[2], 'scoped:authenticated:read-write')
+    auth('scoped', 'not-a-token')
+    await eventually(() => answers.length === 4, 'no answer to the bad token')
+    assert.match(answers[3]!, /^scoped:permission-denied/)
+    assert.equal(socket.readyState, socket.OPEN, 'the other document\'s socket was closed')
+    socket.close()
+    await server.stop()
+  })
 })
+
+/** `key:authenticated:scope` or `key:permission-denied:reason` from a Hocuspocus auth frame, else null. */
+function readAuthAnswer(frame: Uint8Array): string | null {
+  if (frame.byteLength < 2) return null
+  const decoder = decoding.createDecoder(frame)
+  const key = decoding.readVarString(decoder)
+  if (decoding.readVarUint(decoder) !== 2) return null
+  const kind = decoding.readVarUint(decoder)
+  const detail = decoding.readVarString(decoder)
+  return `${key}:${kind === 2 ? 'authenticated' : 'permission-denied'}:${detail}`
+}

@@ -56,20 +56,12 @@ export abstract class DocumentSession implements Peer {
    * or null when the session went ahead.
    */
   async start(token: string | null): Promise<Refusal | null> {
-    const { authenticator, registry } = this.context
-    let principal: Principal
-    try {
-      principal = await authenticator.authenticate(token)
-    } catch (error) {
-      if (!(error instanceof AuthenticationError)) throw error
-      return { code: CloseCode.unauthorized, message: error.message }
-    }
-    if (!mayAccess(principal, this.document, 'read')) {
-      return { code: CloseCode.forbidden, message: `the token does not cover ${this.document}` }
-    }
+    const { registry } = this.context
+    const checked = await this.#check(token)
+    if ('code' in checked) return checked
+    const principal = checked
     if (this.isClosed) return null
-    this.canWrite = mayAccess(principal, this.document, 'write')
-    this.#cancelExpiry = scheduleExpiry(principal.expiresAt, () => this.onExpired())
+    this.#grant(principal)
     this.onAuthorized(principal)
     registry.join(this.document, this).then(
       (room) => this.#onJoined(room),
@@ -80,6 +72,38 @@ export abstract class DocumentSession implements Peer {
       },
     )
     return null
+  }
+
+  /**
+   * A new token for a session already going: its role and expiry replace the old ones, so
+   * a client can upgrade (or give up) write access without reconnecting. Resolves with
+   * the refusal (the caller ends the session), or null when the new token took effect.
+   */
+  async reauthenticate(token: string | null): Promise<Refusal | null> {
+    const checked = await this.#check(token)
+    if ('code' in checked) return checked
+    if (!this.isClosed) this.#grant(checked)
+    return null
+  }
+
+  async #check(token: string | null): Promise<Principal | Refusal> {
+    let principal: Principal
+    try {
+      principal = await this.context.authenticator.authenticate(token)
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error
+      return { code: CloseCode.unauthorized, message: error.message }
+    }
+    if (!mayAccess(principal, this.document, 'read')) {
+      return { code: CloseCode.forbidden, message: `the token does not cover ${this.document}` }
+    }
+    return principal
+  }
+
+  #grant(principal: Principal): void {
+    this.canWrite = mayAccess(principal, this.document, 'write')
+    this.#cancelExpiry()
+    this.#cancelExpiry = scheduleExpiry(principal.expiresAt, () => this.onExpired())
   }
 
   /** Takes one decoded message from the client; `bytes` is the size of its frame. */

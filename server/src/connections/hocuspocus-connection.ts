@@ -14,8 +14,11 @@ import { DocumentSession } from './document-session.js'
 import { GuardedSocket } from './guarded-socket.js'
 import { QueueBudget } from './queue-budget.js'
 
-// Documents on one socket still waiting for their Auth message; more is an abuse.
-const MAX_PENDING_DOCUMENTS = 64
+// Documents one socket may have open or opening; the stock provider multiplexes every
+// document of a page on one socket, and re-authenticates all of them at once on reconnect.
+const MAX_DOCUMENTS = 1024
+// Token checks run at once per socket; the others wait their turn rather than being refused.
+const MAX_CONCURRENT_AUTHENTICATIONS = 64
 // Refused documents whose frames are ignored until they authenticate again.
 const MAX_REFUSED_DOCUMENTS = 1024
 
@@ -33,6 +36,8 @@ export class HocuspocusConnection {
   /** Frames of this socket's documents that wait for their authentication or load. */
   readonly #queueBudget: QueueBudget
   #authenticated = false
+  #authenticating = 0
+  readonly #waitingAuthentications: Array<() => void> = []
 
   constructor(
     socket: WebSocket,
@@ -61,6 +66,20 @@ export class HocuspocusConnection {
   /** A session was authorized: the socket is no longer at risk of the auth timeout. */
   markAuthenticated(): void {
     this.#authenticated = true
+  }
+
+  /** Runs a token check when fewer than MAX_CONCURRENT_AUTHENTICATIONS run on this socket. */
+  async inTurn(check: () => Promise<void>): Promise<void> {
+    if (this.#authenticating >= MAX_CONCURRENT_AUTHENTICATIONS) {
+      await new Promise<void>((resolve) => this.#waitingAuthentications.push(resolve))
+    }
+    this.#authenticating++
+    try {
+      await check()
+    } finally {
+      this.#authenticating--
+      this.#waitingAuthentications.shift()?.()
+    }
   }
 
   /** Forgets a session that ended on its own (refused, or closed by the room). */
@@ -107,10 +126,8 @@ export class HocuspocusConnection {
   }
 
   #open(key: string): HocuspocusSession | undefined {
-    let pending = 0
-    for (const session of this.#sessions.values()) if (!session.authorized) pending++
-    if (pending >= MAX_PENDING_DOCUMENTS) {
-      this.close(Code.policyViolation, 'too many documents waiting for authentication')
+    if (this.#sessions.size >= MAX_DOCUMENTS) {
+      this.close(Code.policyViolation, `more than ${MAX_DOCUMENTS} documents on one socket`)
       return undefined
     }
     const session = new HocuspocusSession(key, this, this.context, this.#queueBudget)
@@ -129,7 +146,9 @@ export class HocuspocusConnection {
 export class HocuspocusSession extends DocumentSession {
   readonly encoder: HocuspocusEncoder
   authorized = false
-  #authenticating = false
+  /** Token checks of this document, one after the other: a later token wins. */
+  #authentications: Promise<void> = Promise.resolve()
+  #started = false
   readonly #name: DocumentName | null
   /**
    * Each document must authenticate within the timeout of its own first frame: another
@@ -158,22 +177,28 @@ export class HocuspocusSession extends DocumentSession {
     super.end()
   }
 
+  /**
+   * Checks a token for this document: the first opens it; a later one (a provider whose
+   * token changed) replaces its role and expiry, answered with Authenticated and the new
+   * scope, or refused with PermissionDenied, which ends the document's session.
+   */
   authenticate(token: string): void {
-    if (this.#authenticating || this.isClosed) return
-    this.#authenticating = true
+    if (this.isClosed) return
     if (this.#name === null) {
       this.#refuse(Code.invalidDocumentName, 'invalid document name')
       return
     }
-    this.start(token).then(
-      (refusal) => {
-        if (refusal !== null) this.#refuse(refusal.code, refusal.message)
-      },
-      (error: unknown) => {
-        this.context.logger.error({ err: error }, 'authentication failed unexpectedly')
-        this.connection.close(Code.internalError)
-      },
-    )
+    const first = !this.#started
+    this.#started = true
+    this.#authentications = this.#authentications.then(() => this.connection.inTurn(async () => {
+      if (this.isClosed) return
+      const refusal = first ? await this.start(token) : await this.reauthenticate(token)
+      if (refusal !== null) this.#refuse(refusal.code, refusal.message)
+      else if (!first && !this.isClosed) this.send(this.encoder.authenticated(this.canWrite ? 'read-write' : 'readonly'))
+    })).catch((error: unknown) => {
+      this.context.logger.error({ err: error }, 'authentication failed unexpectedly')
+      this.connection.close(Code.internalError)
+    })
   }
 
   send(frame: Uint8Array): void {
