@@ -56,6 +56,7 @@ export class WebSocketGateway {
     const { allowedOrigins } = this.#options
     if (allowedOrigins !== null && origin !== undefined && !allowedOrigins.has(origin)) {
       this.#options.metrics.refusals.inc({ code: '403' })
+      this.#options.logger.warn({ origin, ip: request.socket.remoteAddress, code: 403, reason: 'origin not allowed' }, 'connection refused')
       return refuse(socket, 403, 'Forbidden')
     }
     this.#server.handleUpgrade(request, socket, head, (ws) => {
@@ -65,6 +66,10 @@ export class WebSocketGateway {
       const name = segment.includes('/') ? null : parseDocumentNameSegment(segment)
       if (name === null) {
         this.#options.metrics.refusals.inc({ code: String(CloseCode.invalidDocumentName) })
+        this.#options.logger.warn(
+          { protocol: 'y-websocket', ip: request.socket.remoteAddress, code: CloseCode.invalidDocumentName, reason: 'invalid document name' },
+          'connection refused',
+        )
         ws.close(CloseCode.invalidDocumentName, reasonFor(CloseCode.invalidDocumentName))
         return
       }

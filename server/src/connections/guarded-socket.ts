@@ -11,9 +11,18 @@ const SLOW_CLIENT_GRACE_MS = 1000
 // A socket holding less than this is never the one closed for the server-wide budget.
 const FAIR_SHARE_BYTES = 1024 * 1024
 
+/** What an operator reads about a connection in its log lines; never its token. */
+export interface ConnectionDetails {
+  readonly protocol: 'y-websocket' | 'hocuspocus'
+  document?: string
+  user?: string
+  ip?: string
+}
+
 /**
  * The rules every socket lives by, whatever protocol it speaks: binary frames only, a
- * message rate and a bounded send buffer.
+ * message rate and a bounded send buffer. Logs one line when it opens and one when it
+ * closes (info), and one for a refusal (warn).
  */
 export class GuardedSocket {
   readonly #bucket: TokenBucket
@@ -24,15 +33,20 @@ export class GuardedSocket {
    * joiner) that may sit in the queue without counting against it, shrinking as it drains.
    */
   #excused = 0
+  readonly #openedAt = Date.now()
+  #closeCode: number | null = null
 
   constructor(
     readonly socket: WebSocket,
     private readonly context: ConnectionContext,
+    readonly details: ConnectionDetails,
     onFrame: (frame: Buffer) => void,
     private readonly onClose: () => void,
   ) {
     const { limits } = context
     this.#raw = rawSocket(socket)
+    details.ip ??= (this.#raw as { remoteAddress?: string } | null)?.remoteAddress
+    context.logger.info({ ...details }, 'connection opened')
     this.#bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst)
     socket.on('message', (data, isBinary) => {
       if (this.#closed) return
@@ -40,7 +54,10 @@ export class GuardedSocket {
       else if (!this.#bucket.take()) this.close(Code.policyViolation, 'message rate limit exceeded')
       else onFrame(data as Buffer)
     })
-    socket.on('close', () => this.#onClosed())
+    socket.on('close', (code) => {
+      this.#closeCode ??= code
+      this.#onClosed()
+    })
     this.#raw?.on('drain', () => {
       this.#excused = 0
       context.sendBudget.record(this, 0)
@@ -77,8 +94,10 @@ export class GuardedSocket {
 
   close(code: CloseCode, reason: string = reasonFor(code)): void {
     const socket = this.socket
-    if (code >= 4000 || code === Code.policyViolation) {
+    this.#closeCode ??= code
+    if (code >= 4000 || code === Code.policyViolation || code === Code.tryAgainLater) {
       this.context.metrics.refusals.inc({ code: String(code) })
+      if (!this.#closed) this.context.logger.warn({ ...this.details, code, reason }, 'connection refused')
     }
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
       socket.close(code, fitReason(reason))
@@ -90,6 +109,10 @@ export class GuardedSocket {
     if (this.#closed) return
     this.#closed = true
     this.context.sendBudget.forget(this)
+    this.context.logger.info(
+      { ...this.details, code: this.#closeCode, durationMs: Date.now() - this.#openedAt },
+      'connection closed',
+    )
     this.onClose()
   }
 }

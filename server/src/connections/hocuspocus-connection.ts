@@ -43,7 +43,13 @@ export class HocuspocusConnection {
     socket: WebSocket,
     private readonly context: ConnectionContext,
   ) {
-    this.#socket = new GuardedSocket(socket, context, (frame) => this.#onFrame(frame), () => this.#onClose())
+    this.#socket = new GuardedSocket(
+      socket,
+      context,
+      { protocol: 'hocuspocus' },
+      (frame) => this.#onFrame(frame),
+      () => this.#onClose(),
+    )
     const { limits } = context
     this.#queueBudget = new QueueBudget(limits.maxQueuedBytesPerSocket, context.queueBudget)
     const authTimeout = setTimeout(() => {
@@ -149,6 +155,7 @@ export class HocuspocusSession extends DocumentSession {
   /** Token checks of this document, one after the other: a later token wins. */
   #authentications: Promise<void> = Promise.resolve()
   #started = false
+  #user: string | undefined
   readonly #name: DocumentName | null
   /**
    * Each document must authenticate within the timeout of its own first frame: another
@@ -174,6 +181,9 @@ export class HocuspocusSession extends DocumentSession {
 
   override end(): void {
     clearTimeout(this.#authTimeout)
+    if (this.authorized && !this.isClosed) {
+      this.context.logger.info({ protocol: 'hocuspocus', document: this.document, user: this.#user }, 'document closed')
+    }
     super.end()
   }
 
@@ -224,7 +234,8 @@ export class HocuspocusSession extends DocumentSession {
     this.authorized = true
     this.connection.markAuthenticated()
     this.send(this.encoder.authenticated(this.canWrite ? 'read-write' : 'readonly'))
-    this.context.logger.debug({ document: this.document, user: principal.user }, 'document opened')
+    this.#user = principal.user
+    this.context.logger.info({ protocol: 'hocuspocus', document: this.document, user: principal.user }, 'document opened')
   }
 
   protected onExpired(): void {
@@ -233,6 +244,10 @@ export class HocuspocusSession extends DocumentSession {
 
   #refuse(code: number, message: string): void {
     this.context.metrics.refusals.inc({ code: String(code) })
+    this.context.logger.warn(
+      { protocol: 'hocuspocus', document: this.#name ?? undefined, user: this.#user, code, reason: message },
+      'document refused',
+    )
     this.send(this.encoder.permissionDenied(message))
     this.end()
     this.connection.forget(this, true)

@@ -19,7 +19,13 @@ export class YWebsocketConnection extends DocumentSession {
 
   constructor(socket: WebSocket, document: DocumentName, token: string | null, context: ConnectionContext) {
     super(document, context, new QueueBudget(context.limits.maxQueuedBytesPerSocket, context.queueBudget))
-    this.#socket = new GuardedSocket(socket, context, (frame) => this.#onFrame(frame), () => this.end())
+    this.#socket = new GuardedSocket(
+      socket,
+      context,
+      { protocol: 'y-websocket', document },
+      (frame) => this.#onFrame(frame),
+      () => this.end(),
+    )
     this.start(token).then(
       (refusal) => {
         if (refusal !== null) this.close(refusal.code, refusal.message)
@@ -39,7 +45,9 @@ export class YWebsocketConnection extends DocumentSession {
     this.#socket.close(code as CloseCode, reason)
   }
 
-  protected onAuthorized(_principal: Principal): void {}
+  protected onAuthorized(principal: Principal): void {
+    this.#socket.details.user = principal.user
+  }
 
   protected onExpired(): void {
     this.close(Code.unauthorized, 'token expired')

@@ -27,7 +27,7 @@ export async function temporaryDirectory(): Promise<{ path: string, dispose(): P
   }
 }
 
-export type TestServerOptions = Partial<Omit<TandemOptions, 'store' | 'logger'>> & {
+export type TestServerOptions = Partial<Omit<TandemOptions, 'store'>> & {
   /** Defaults to a LevelDbStore in `dataDir`. */
   readonly store?: DocumentStore
   readonly dataDir?: string
@@ -54,7 +54,7 @@ export async function startTestServer(
       pingIntervalMs: 30_000,
       ...options,
       store,
-      logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     })
   } catch (error) {
     if (ownDirectory !== null) {
