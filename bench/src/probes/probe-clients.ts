@@ -1,7 +1,10 @@
 // The probe's clients speak the bench's frames (`Frames`) over plain `ws` sockets: a stalled
-// client only has to join and then pause, and the writer only has to send updates.
+// client only has to join and then pause, and the writer only has to send updates. Probes that
+// need a real client's behaviour (reconnecting, resyncing) use the stock `WebsocketProvider`.
 import { randomBytes } from 'node:crypto'
+import { type AddressInfo, createServer } from 'node:net'
 import { WebSocket } from 'ws'
+import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import type { Frames } from '../load/frames.js'
 
@@ -78,4 +81,38 @@ export function startWriting(writer: Client, frames: Frames): { stop(): void, se
     },
     sent: () => sent,
   }
+}
+
+/** The stock y-websocket client over Node's `ws`; `reconnect: false` stays closed once the server closes it. */
+export function connectProvider(url: string, document: string, doc: Y.Doc, token: string, reconnect = true): WebsocketProvider {
+  return new WebsocketProvider(url, document, doc, {
+    params: { token },
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    // In one process a BroadcastChannel would sync the documents without the server.
+    disableBc: true,
+    shouldReconnect: () => reconnect,
+  })
+}
+
+/** Resolves once `ready()` holds, checked every 50 ms; rejects after `timeoutMs`. */
+export async function until(ready: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
+    await sleep(50)
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+
+/** A port the OS says is free now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 }
