@@ -61,6 +61,13 @@ export class TandemServer {
       .sign(new TextEncoder().encode(SECRET))
   }
 
+  /** A call to the HTTP document API (`/api/documents` + `path`) with an admin token, as a backend's. */
+  async api(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers)
+    headers.set('authorization', `Bearer ${await this.token({ role: 'admin' })}`)
+    return fetch(`${this.url}/api/documents${path}`, { ...init, headers })
+  }
+
   /** A link to a document that carries a token, as people share them: in the fragment. */
   async link(document: string, role: 'read' | 'write' | 'admin'): Promise<string> {
     return `${this.url}/d/${encodeURIComponent(document)}#token=${await this.token({ role })}`

@@ -70,8 +70,19 @@ export interface DocumentStore {
   info(name: string): Promise<DocumentInfo | null>
   /** Every stored document, ordered by name. */
   list(): Promise<DocumentInfo[]>
-  /** Deletes the document and all its versions. */
+  /**
+   * Deletes the document and all its versions, and leaves a tombstone: the name stays
+   * deleted (`isDeleted`, appends rejected with DocumentDeletedError) until `undelete`.
+   * Tombstones are kept for good, one small key per deleted name.
+   */
   delete(name: string): Promise<void>
+  /** Whether `name` was deleted and not created again since (it has a tombstone). */
+  isDeleted(name: string): Promise<boolean>
+  /**
+   * Clears the tombstone `delete` left, for a document created again on purpose, so the
+   * name can be written again from nothing; a name not deleted is left as it is.
+   */
+  undelete(name: string): Promise<void>
   /** Saves a version of a document, then applies `retention` to the document's versions. */
   saveVersion(name: string, version: NewVersion, options?: SaveVersionOptions): Promise<VersionInfo>
   /**
@@ -90,6 +101,17 @@ export class StoreError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'StoreError'
+  }
+}
+
+/**
+ * An append to a deleted document (one with a tombstone): refused, so a client that had it
+ * open cannot bring it back by sending what it holds.
+ */
+export class DocumentDeletedError extends StoreError {
+  constructor(name: string, operation = 'append') {
+    super(`${operation} ${name}: the document was deleted`)
+    this.name = 'DocumentDeletedError'
   }
 }
 

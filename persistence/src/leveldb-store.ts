@@ -10,7 +10,7 @@ import type {
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
-import { newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
+import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 export interface LevelDbStoreOptions {
@@ -50,6 +50,8 @@ interface Tracked {
   last: number
   /** Bytes stored. */
   size: number
+  /** It has a tombstone: appends are refused. */
+  deleted: boolean
 }
 
 interface Meta {
@@ -70,6 +72,9 @@ const versionMetaKey = (name: string, id: string): Key => ['v1', name, 'vmeta', 
 const versionStateKey = (name: string, id: string): Key => ['v1', name, 'vstate', id]
 // Every version id has the same length, so their keys sort as the ids do.
 const versionsRange = (name: string): Range => ({ gte: ['v1', name, 'vmeta'], lt: ['v1', name, 'vmetb'] })
+// Tombstones of deleted documents, outside y-leveldb's prefixes and the document's range.
+const tombstoneKey = (name: string): Key => ['tandem_deleted', name]
+const TOMBSTONE = new Uint8Array([1])
 
 /**
  * Documents in a LevelDB directory, on y-leveldb.
@@ -105,11 +110,13 @@ export class LevelDbStore implements DocumentStore {
       if (updates.length === 0) return null
       const [newest] = await db.keys({ ...updatesRange(name), reverse: true, limit: 1 }).all()
       const last = newest![3] as number
-      const [metaValue] = await db.getMany([metaKey(name)])
+      const [metaValue, tombstone] = await db.getMany([metaKey(name), tombstoneKey(name)])
+      // Updates a crash left behind a tombstone (see delete) are not the document's.
+      if (tombstone !== undefined) return null
       const size = metaValue === undefined
         ? updates.reduce((sum, update) => sum + update.byteLength, 0)
         : decodeMeta(metaValue).size
-      this.#tracked.set(name, { count: updates.length, last, size })
+      this.#tracked.set(name, { count: updates.length, last, size, deleted: false })
       if (updates.length === 1) return updates[0]!
       const { state } = replay(updates)
       if (updates.length > this.#compactAfter) {
@@ -146,11 +153,16 @@ export class LevelDbStore implements DocumentStore {
     this.#queue = []
     const names = new Set(group.map((item) => item.name))
     const label = names.size === 1 ? group[0]!.name : `${names.size} documents`
+    const refused = new Set<string>()
     this.#run('append', label, async (db) => {
       const operations: Operation[] = []
       const now = Date.now()
       for (const { name, update } of group) {
         const doc = await this.#track(db, name)
+        if (doc.deleted) {
+          refused.add(name)
+          continue
+        }
         const next = doc.last + 1
         operations.push({ type: 'put', key: updateKey(name, next), value: update })
         if (doc.last === -1) {
@@ -174,7 +186,10 @@ export class LevelDbStore implements DocumentStore {
       }
     }).then(
       () => {
-        for (const item of group) item.resolve()
+        for (const item of group) {
+          if (refused.has(item.name)) item.reject(new DocumentDeletedError(item.name))
+          else item.resolve()
+        }
         for (const name of names) {
           if ((this.#tracked.get(name)?.count ?? 0) > this.#compactAfter) this.#compactInBackground(name)
         }
@@ -221,9 +236,28 @@ export class LevelDbStore implements DocumentStore {
 
   delete(name: string): Promise<void> {
     return this.#run('delete', name, async (db) => {
+      // The tombstone first: a crash before the clear leaves updates that load ignores.
+      await db.batch([
+        { type: 'put', key: tombstoneKey(name), value: TOMBSTONE },
+        { type: 'del', key: stateVectorKey(name) },
+      ])
       await db.clear({ gte: firstKey(name), lt: lastKey(name) })
-      await db.batch([{ type: 'del', key: stateVectorKey(name) }])
-      this.#tracked.delete(name)
+      this.#tracked.set(name, { count: 0, last: -1, size: 0, deleted: true })
+    })
+  }
+
+  isDeleted(name: string): Promise<boolean> {
+    return this.#run('check deletion of', name, async (db) => {
+      const [tombstone] = await db.getMany([tombstoneKey(name)])
+      return tombstone !== undefined
+    })
+  }
+
+  undelete(name: string): Promise<void> {
+    return this.#run('undelete', name, async (db) => {
+      await db.batch([{ type: 'del', key: tombstoneKey(name) }])
+      const doc = this.#tracked.get(name)
+      if (doc !== undefined) doc.deleted = false
     })
   }
 
@@ -307,7 +341,7 @@ export class LevelDbStore implements DocumentStore {
         value: encodeMeta({ size: state.byteLength, updatedAt: await this.#updatedAt(db, name) }),
       },
     ])
-    this.#tracked.set(name, { count: 1, last: next, size: state.byteLength })
+    this.#tracked.set(name, { count: 1, last: next, size: state.byteLength, deleted: false })
   }
 
   async #track(db: Level, name: string): Promise<Tracked> {
@@ -315,8 +349,13 @@ export class LevelDbStore implements DocumentStore {
     if (doc === undefined) {
       const keys = await getLevelUpdatesEntries(db, name, { values: false })
       const last = keys.length === 0 ? -1 : (keys[keys.length - 1]!.key[3] as number)
-      const [metaValue] = await db.getMany([metaKey(name)])
-      doc = { count: keys.length, last, size: metaValue === undefined ? 0 : decodeMeta(metaValue).size }
+      const [metaValue, tombstone] = await db.getMany([metaKey(name), tombstoneKey(name)])
+      doc = {
+        count: keys.length,
+        last,
+        size: metaValue === undefined ? 0 : decodeMeta(metaValue).size,
+        deleted: tombstone !== undefined,
+      }
       this.#tracked.set(name, doc)
     }
     return doc

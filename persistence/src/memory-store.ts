@@ -7,7 +7,7 @@ import type {
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
-import { newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
+import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
 import { mergeAll } from './merge.js'
 
 interface StoredDocument {
@@ -20,6 +20,7 @@ interface StoredDocument {
 export class MemoryStore implements DocumentStore {
   readonly #documents = new Map<string, StoredDocument>()
   readonly #versions = new Map<string, Array<{ info: VersionInfo, state: Uint8Array }>>()
+  readonly #tombstones = new Set<string>()
   #closed = false
 
   async load(name: string): Promise<Uint8Array | null> {
@@ -41,6 +42,7 @@ export class MemoryStore implements DocumentStore {
     } catch (cause) {
       throw new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause })
     }
+    if (this.#tombstones.has(name)) throw new DocumentDeletedError(name)
     const document = this.#documents.get(name)
     if (document === undefined) {
       this.#documents.set(name, {
@@ -81,6 +83,17 @@ export class MemoryStore implements DocumentStore {
     this.#assertOpen()
     this.#documents.delete(name)
     this.#versions.delete(name)
+    this.#tombstones.add(name)
+  }
+
+  async isDeleted(name: string): Promise<boolean> {
+    this.#assertOpen()
+    return this.#tombstones.has(name)
+  }
+
+  async undelete(name: string): Promise<void> {
+    this.#assertOpen()
+    this.#tombstones.delete(name)
   }
 
   async saveVersion(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as Y from 'yjs'
 import type { DocumentStore, VersionInfo } from './document-store.js'
-import { StoreError } from './document-store.js'
+import { DocumentDeletedError, StoreError } from './document-store.js'
 
 /** A fresh, empty store and a way to throw it away. */
 export interface StoreFixture {
@@ -98,6 +98,7 @@ export function describeDocumentStore(
       assert.equal(await store.info('ds7'), null)
       assert.ok(!(await store.list()).some((entry) => entry.name === 'ds7'))
       assertSameContent(await store.load('ds7-kept'), doc)
+      await store.undelete('ds7')
       await store.append('ds7', updates)
       assertSameContent(await store.load('ds7'), doc)
     })
@@ -214,6 +215,64 @@ export function describeDocumentStore(
       assert.deepEqual((await store.listVersions('ds18-neighbour')).map((entry) => entry.id), neighbour.map((entry) => entry.id).reverse())
     })
 
+    it('[DS19] a deleted document stays deleted: it loads as null, and appends to it are refused', async () => {
+      const { updates } = editedDocument(4)
+      await store.append('ds19', updates)
+      await store.saveVersion('ds19', { label: null, author: null, state: updates[0]! })
+      assert.equal(await store.isDeleted('ds19'), false)
+      await store.delete('ds19')
+      assert.equal(await store.isDeleted('ds19'), true)
+      // What a client that had it open would send back when it reconnects.
+      await assert.rejects(store.append('ds19', updates), DocumentDeletedError)
+      await assert.rejects(store.append('ds19', [updates[3]!]), StoreError)
+      assert.equal(await store.load('ds19'), null)
+      assert.equal(await store.info('ds19'), null)
+      assert.ok(!(await store.list()).some((entry) => entry.name === 'ds19'))
+      assert.deepEqual(await store.listVersions('ds19'), [])
+      // Deleting again, or compacting, brings nothing back.
+      await store.delete('ds19')
+      await store.compact('ds19')
+      assert.equal(await store.load('ds19'), null)
+      assert.equal(await store.isDeleted('ds19'), true)
+      assert.equal(await store.isDeleted('ds19-never'), false)
+    })
+
+    it('[DS20] a refused append to a deleted document fails no other append of its turn', async () => {
+      const a = editedDocument(3, 'a')
+      const b = editedDocument(3, 'b')
+      await store.append('ds20-gone', a.updates)
+      await store.delete('ds20-gone')
+      const results = await Promise.allSettled([
+        store.append('ds20-gone', a.updates),
+        store.append('ds20-live', b.updates),
+      ])
+      assert.equal(results[0]!.status, 'rejected')
+      assert.ok((results[0] as PromiseRejectedResult).reason instanceof DocumentDeletedError)
+      assert.equal(results[1]!.status, 'fulfilled')
+      assertSameContent(await store.load('ds20-live'), b.doc)
+      assert.equal(await store.load('ds20-gone'), null)
+    })
+
+    it('[DS21] undelete, a document created again on purpose, clears the tombstone and only that one', async () => {
+      const old = editedDocument(5, 'old')
+      const fresh = editedDocument(2, 'new')
+      await store.append('ds21', old.updates)
+      await store.append('ds21-other', old.updates)
+      await store.delete('ds21')
+      await store.delete('ds21-other')
+      await store.undelete('ds21')
+      assert.equal(await store.isDeleted('ds21'), false)
+      assert.equal(await store.load('ds21'), null, 'undelete brings no old content back')
+      await store.append('ds21', fresh.updates)
+      assertSameContent(await store.load('ds21'), fresh.doc)
+      assert.equal(await store.isDeleted('ds21-other'), true)
+      await assert.rejects(store.append('ds21-other', old.updates), DocumentDeletedError)
+      // Undeleting a name that was never deleted changes nothing.
+      await store.undelete('ds21-never')
+      await store.undelete('ds21')
+      assertSameContent(await store.load('ds21'), fresh.doc)
+    })
+
     it('[DS9] after close every operation rejects with a StoreError', async (t) => {
       const own = await create()
       t.after(() => own.dispose())
@@ -251,6 +310,7 @@ export function describeDocumentStore(
         assert.equal(results[3]!.status, 'fulfilled', 'a good append beside a bad one should be stored')
         assertSameContent(await store.load('ds12-neighbour'), neighbour.doc)
         await store.delete('ds12-neighbour')
+        await store.undelete('ds12-neighbour')
       }
       assert.deepEqual(await store.info('ds12'), before)
       assertSameContent(await store.load('ds12'), documentOf(earlier))
@@ -328,6 +388,26 @@ export function describeDocumentStore(
       assertSameContent(await reopened.load('ds15-a'), a.doc)
       await reopened.compact('ds15-a')
       assertSameContent(await reopened.load('ds15-a'), a.doc)
+    })
+
+    if (persistent) it('[DS22] a reopened store keeps its tombstones, and an undelete', async (t) => {
+      const own = await create()
+      t.after(() => own.dispose())
+      assert.ok(own.reopen !== null, 'a persistent store\'s fixture must reopen it')
+      const { doc, updates } = editedDocument(4)
+      await own.store.append('ds22-gone', updates)
+      await own.store.append('ds22-back', updates)
+      await own.store.delete('ds22-gone')
+      await own.store.delete('ds22-back')
+      await own.store.undelete('ds22-back')
+      const reopened = await own.reopen()
+      assert.equal(await reopened.isDeleted('ds22-gone'), true)
+      assert.equal(await reopened.load('ds22-gone'), null)
+      await assert.rejects(reopened.append('ds22-gone', updates), DocumentDeletedError)
+      assert.equal(await reopened.isDeleted('ds22-back'), false)
+      await reopened.append('ds22-back', updates)
+      assertSameContent(await reopened.load('ds22-back'), doc)
+      assert.deepEqual((await reopened.list()).map((entry) => entry.name), ['ds22-back'])
     })
 
     it('[DS16] an empty store lists nothing, nor does one whose every document was deleted', async (t) => {

@@ -45,7 +45,7 @@ export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: st
   4400: { reason: 'invalid document name', when: 'the document name breaks the naming rules' },
   4401: { reason: 'unauthorized', when: 'no token, a bad one, or an expired one' },
   4403: { reason: 'forbidden', when: 'the token does not cover this document or action' },
-  4404: { reason: 'document deleted', when: 'the document was deleted while connected' },
+  4404: { reason: 'document deleted', when: 'the document was deleted, while connected or before joining' },
   4408: { reason: 'authentication timeout', when: 'no authentication arrived in time' },
 }
 

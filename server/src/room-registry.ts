@@ -1,4 +1,4 @@
-import type { DocumentStore } from '@tandem/persistence/document-store'
+import { DocumentDeletedError, type DocumentStore } from '@tandem/persistence/document-store'
 import type { Logger } from 'pino'
 import { CloseCode } from './close-codes.js'
 import type { Metrics } from './metrics.js'
@@ -75,7 +75,8 @@ export class RoomRegistry {
 
   /**
    * Loads the document if needed and adds the peer to its room. Rejects with
-   * RoomLoadError when the store fails, RegistryClosedError while shutting down.
+   * RoomLoadError when the store fails, RegistryClosedError while shutting down,
+   * DocumentDeletedError when the document was deleted (and not created again).
    */
   async join(name: string, peer: Peer): Promise<Room> {
     for (;;) {
@@ -113,21 +114,51 @@ export class RoomRegistry {
   }
 
   /**
+   * Whether the document was deleted and not created again; a loaded one was not. A joiner
+   * is refused on this before anything of the document is sent.
+   */
+  async isDeleted(name: string): Promise<boolean> {
+    const entry = this.#entries.get(name)
+    if (entry !== undefined && entry.state !== 'unloading') return false
+    return this.#options.store.isDeleted(name)
+  }
+
+  /**
    * Deletes a document: its writes are flushed, its clients closed with 4404, then it and its
-   * versions are removed from the store. Joiners meanwhile wait, then find it empty.
+   * versions are removed from the store, which keeps a tombstone. Joiners meanwhile wait,
+   * then are refused with DocumentDeletedError until `undelete`.
    */
   async delete(name: string): Promise<void> {
+    let failure: unknown
+    const remove = () => this.#options.store.delete(name).catch((error: unknown) => {
+      failure = error
+    })
     for (;;) {
       const entry = this.#entries.get(name)
-      if (entry === undefined) break
+      if (entry === undefined) {
+        // An entry while the tombstone is written, so no joiner loads the document meanwhile.
+        const deleting: Entry = { state: 'unloading', done: remove() }
+        this.#entries.set(name, deleting)
+        await deleting.done
+        if (this.#entries.get(name) === deleting) this.#entries.delete(name)
+        break
+      }
       if (entry.state === 'ready') {
-        await this.#retire(name, entry, CloseCode.documentDeleted, () => Promise.resolve())
+        await this.#retire(name, entry, CloseCode.documentDeleted, remove)
         break
       }
       if (entry.state === 'loading') await entry.room.catch(() => undefined)
       else await entry.done
     }
-    await this.#options.store.delete(name)
+    if (failure !== undefined) throw failure
+  }
+
+  /** A deleted document is created again on purpose (HTTP create or replace): clears its tombstone. */
+  async undelete(name: string): Promise<void> {
+    for (let entry = this.#entries.get(name); entry?.state === 'unloading'; entry = this.#entries.get(name)) {
+      await entry.done
+    }
+    await this.#options.store.undelete(name)
   }
 
   /** Flushes every room, closes its peers with 1001 and unloads it. */
@@ -148,7 +179,10 @@ export class RoomRegistry {
 
   #load(name: string): Entry {
     const { store, logger, metrics } = this.#options
-    const room = store.load(name).then(
+    const room = store.load(name).then(async (state) => {
+      if (state === null && (await store.isDeleted(name))) throw new DocumentDeletedError(name, 'open')
+      return state
+    }).then(
       (state) => {
         const loaded = new Room(name, state, {
           store,
@@ -166,6 +200,7 @@ export class RoomRegistry {
       },
       (cause: unknown) => {
         this.#entries.delete(name)
+        if (cause instanceof DocumentDeletedError) throw cause
         metrics.storeFailures.inc()
         logger.error({ err: cause, document: name }, 'document load failed')
         throw new RoomLoadError(name, { cause })

@@ -5,6 +5,7 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
 import { loadIdentity, saveIdentity, type Identity } from '../collab/identity.js'
+import { saysDeleted } from '../collab/deleted.js'
 import { currentToken, sharedSocket } from '../collab/session.js'
 import { CONTENT_FIELD, documentExtensions } from '../schema/extensions.js'
 import { h } from '../ui/dom.js'
@@ -17,7 +18,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   const identity = loadIdentity()
   const doc = new Y.Doc()
   // Edits made offline survive a reload and merge when the server is back.
-  new IndexeddbPersistence(`tandem:${name}`, doc)
+  const offline = new IndexeddbPersistence(`tandem:${name}`, doc)
   const socket = sharedSocket()
   const provider = new HocuspocusProvider({
     websocketProvider: socket,
@@ -36,6 +37,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   const nameInput = h('input', { 'class': 'identity-name', 'value': identity.name, 'aria-label': 'Your name', 'maxlength': '40' })
   const colorInput = h('input', { 'class': 'identity-color', 'type': 'color', 'value': identity.color, 'aria-label': 'Your colour' })
   let readOnly = false
+  let deleted = false
   const share = createShareMenu({ name, canWrite: () => !readOnly })
 
   const editor = new Editor({
@@ -50,6 +52,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
     editorProps: { attributes: { 'class': 'prose', 'aria-label': `Document ${name}`, 'spellcheck': 'true' } },
   })
 
+  const toolbar = createToolbar(editor)
   root.replaceChildren(
     h('header', { class: 'topbar' },
       h('a', { class: 'brand', href: '/', title: 'All documents' }, h('span', { class: 'logo' }), 'Tandem'),
@@ -59,12 +62,13 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
       h('div', { class: 'identity' }, colorInput, nameInput),
       share,
     ),
-    createToolbar(editor),
+    toolbar,
     problem,
     h('main', { class: 'sheet' }, editorElement),
   )
 
   const showStatus = () => {
+    if (deleted) return
     const status = socket.status
     const online = status === WebSocketStatus.Connected && provider.isAuthenticated
     connection.textContent = online ? 'Online' : status === WebSocketStatus.Disconnected ? 'Offline' : 'Connecting…'
@@ -83,7 +87,40 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
     problem.hidden = true
     showStatus()
   })
+  /**
+   * The server says the document was deleted: say so, stop editing, stop syncing it, and
+   * drop the offline copy, so neither this tab nor a reload brings it back.
+   */
+  const showDeleted = () => {
+    if (deleted) return
+    deleted = true
+    editor.setEditable(false)
+    toolbar.hidden = true
+    share.hidden = true
+    mode.hidden = true
+    connection.textContent = 'Deleted'
+    connection.dataset.state = 'deleted'
+    saving.hidden = true
+    problem.replaceChildren(
+      h('strong', {}, 'This document was deleted.'),
+      ' Nothing typed here is saved any more. ',
+      h('a', { 'href': '/', 'data-testid': 'deleted-back' }, 'Back to all documents'),
+    )
+    problem.className = 'banner banner-deleted'
+    problem.dataset.testid = 'deleted-banner'
+    problem.hidden = false
+    // Detaches it from the shared socket: no reconnect authenticates it again.
+    provider.destroy()
+    offline.clearData().catch((error: unknown) => console.warn('Tandem: could not drop the offline copy', error))
+  }
+  provider.on('close', ({ event }: { event?: { code?: number, reason?: string } }) => {
+    if (saysDeleted(event)) showDeleted()
+  })
   provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
+    if (saysDeleted({ reason })) {
+      showDeleted()
+      return
+    }
     editor.setEditable(false)
     problem.textContent = `You cannot open this document: ${reason}. Ask for a link with access.`
     problem.hidden = false

@@ -1,3 +1,4 @@
+import { DocumentDeletedError } from '@tandem/persistence/document-store'
 import { AuthenticationError, type Principal } from '../auth/principal.js'
 import { mayAccess } from '../auth/authorize.js'
 import { CloseCode, reasonFor } from '../close-codes.js'
@@ -10,9 +11,9 @@ import type { ConnectionContext } from './connection-context.js'
 import { scheduleExpiry } from './expiry.js'
 import type { QueueBudget } from './queue-budget.js'
 
-/** Why a client may not open a document: close code 4401 or 4403, and a message. */
+/** Why a client may not open a document: close code 4401, 4403 or 4404, and a message. */
 export interface Refusal {
-  readonly code: typeof CloseCode.unauthorized | typeof CloseCode.forbidden
+  readonly code: typeof CloseCode.unauthorized | typeof CloseCode.forbidden | typeof CloseCode.documentDeleted
   readonly message: string
 }
 
@@ -61,13 +62,19 @@ export abstract class DocumentSession implements Peer {
     if ('code' in checked) return checked
     const principal = checked
     if (this.isClosed) return null
+    // A deleted document stays deleted: its old clients may not write it back by reconnecting.
+    if (await registry.isDeleted(this.document)) {
+      return { code: CloseCode.documentDeleted, message: reasonFor(CloseCode.documentDeleted) }
+    }
+    if (this.isClosed) return null
     this.#grant(principal)
     this.onAuthorized(principal)
     registry.join(this.document, this).then(
       (room) => this.#onJoined(room),
       (error: unknown) => {
-        const code =
-          error instanceof RegistryClosedError ? CloseCode.goingAway : CloseCode.internalError
+        let code: CloseCode = CloseCode.internalError
+        if (error instanceof RegistryClosedError) code = CloseCode.goingAway
+        else if (error instanceof DocumentDeletedError) code = CloseCode.documentDeleted
         this.close(code, reasonFor(code))
       },
     )

@@ -218,13 +218,14 @@ export class HocuspocusSession extends DocumentSession {
   /**
    * Closing one document of a shared socket: a deletion or a normal close tells the
    * provider with a Close message; anything else (shutdown, store failure, a slow or
-   * misbehaving client) closes the socket, so the provider reconnects and resyncs.
+   * misbehaving client) closes the socket, so the provider reconnects and resyncs. A
+   * deleted document's later frames (the provider still has it) are dropped, as a refused one's.
    */
   close(code: number, reason: string): void {
     if (code === Code.normal || code === Code.documentDeleted) {
       this.send(this.encoder.closeDocument(reason))
       this.end()
-      this.connection.forget(this, false)
+      this.connection.forget(this, code === Code.documentDeleted)
       return
     }
     this.connection.close(code as CloseCode, reason)

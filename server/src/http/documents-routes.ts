@@ -86,6 +86,8 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     if (registry.loaded(name)?.hasContent || (await store.info(name)) !== null) {
       throw new ApiError(409, 'conflict', `a document named ${name} exists`)
     }
+    // Created on purpose: a name deleted before may be used again.
+    await registry.undelete(name)
     await registry.use(name, async (room) => {
       if (content === null) await room.storeState()
       else await writeContent(room, content, principal.user)
@@ -121,6 +123,8 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(principal, c.req.param('name'), 'write')
     const content = await readContent(c)
     if (content === null) throw new ApiError(400, 'empty_body', 'send the content to write')
+    // Content from a backend creates the document on purpose, a deleted one included.
+    await registry.undelete(name)
     await registry.use(name, (room) => writeContent(room, content, principal.user))
     return c.json(await describe(name))
   })

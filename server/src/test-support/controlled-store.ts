@@ -68,6 +68,14 @@ export class ControlledStore implements DocumentStore {
     return this.inner.delete(name)
   }
 
+  isDeleted(name: string): Promise<boolean> {
+    return this.inner.isDeleted(name)
+  }
+
+  undelete(name: string): Promise<void> {
+    return this.inner.undelete(name)
+  }
+
   saveVersion(name: string, version: NewVersion, options?: SaveVersionOptions): Promise<VersionInfo> {
     return this.inner.saveVersion(name, version, options)
   }
