@@ -3,7 +3,9 @@ import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { Authenticator } from './auth/authenticator.js'
 import type { ShareTokens } from './auth/share-tokens.js'
+import { ConversionPool } from './content/conversion-pool.js'
 import { ApiError } from './http/api-error.js'
+import type { ContentConversions } from './http/request-content.js'
 import { documentsRoutes } from './http/documents-routes.js'
 import { editorRoutes } from './http/editor-routes.js'
 import { metricsAuth } from './http/metrics-auth.js'
@@ -22,6 +24,11 @@ export interface AppOptions {
   readonly editorDir: string
   /** Largest HTTP body accepted (413 past it). */
   readonly maxBodyBytes: number
+  /**
+   * The worker pool of imports and exports, and the cap of Markdown and HTML bodies. Without
+   * it, a pool of default size (its idle workers never keep the process alive).
+   */
+  readonly conversions?: ContentConversions
   /** Signs share links' tokens; null or absent in open mode. */
   readonly shareTokens?: ShareTokens | null
   /** Bearer token for /metrics when tokens are required (METRICS_TOKEN). */
@@ -51,7 +58,11 @@ export function createApp(options: AppOptions): Hono {
   })
   app.route('/', editorRoutes(options.editorDir))
   app.route('/api/documents', shareRoutes({ authenticator: options.authenticator, shareTokens: options.shareTokens ?? null }))
-  app.route('/api/documents', documentsRoutes(options))
+  const conversions = options.conversions ?? {
+    pool: new ConversionPool({ timeoutMs: 10_000, maxQueued: 16, logger }),
+    maxTextContentBytes: 1024 * 1024,
+  }
+  app.route('/api/documents', documentsRoutes({ ...options, conversions }))
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((error, c) => {
     if (error instanceof ApiError) {

@@ -9,6 +9,7 @@ import { OpenAuthenticator } from './auth/open-authenticator.js'
 import type { ShareTokens } from './auth/share-tokens.js'
 import { CloseCode } from './close-codes.js'
 import { ConnectionGuard, defaultMaxConnections } from './connection-guard.js'
+import { ConversionPool } from './content/conversion-pool.js'
 import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
 import { QueueBudget } from './connections/queue-budget.js'
@@ -60,6 +61,14 @@ export interface TandemOptions {
   readonly metricsToken?: string
   /** Origins allowed to frame the pages (FRAME_ANCESTORS); none by default. */
   readonly frameAncestors?: readonly string[]
+  /** How long one import or export may convert on its worker (default 10 s); past it, 422. */
+  readonly conversionTimeoutMs?: number
+  /** Largest text/markdown or text/html body (default 1 MiB); past it, 413. */
+  readonly maxTextContentBytes?: number
+  /** Worker threads converting content (default: the cores but one, 2 to 4). */
+  readonly conversionWorkers?: number
+  /** Conversions that may wait for a worker (default 16); past it, 503. */
+  readonly maxQueuedConversions?: number
 }
 
 /** A running server. */
@@ -112,6 +121,12 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       appPingIntervalMs: Math.min(options.pingIntervalMs, 10_000),
     },
   })
+  const conversions = new ConversionPool({
+    workers: options.conversionWorkers,
+    timeoutMs: options.conversionTimeoutMs ?? 10_000,
+    maxQueued: options.maxQueuedConversions ?? 16,
+    logger,
+  })
   const app = createApp({
     store,
     registry,
@@ -120,6 +135,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     logger,
     editorDir: options.editorDir ?? DEFAULT_EDITOR_DIR,
     maxBodyBytes: options.maxMessageBytes,
+    conversions: { pool: conversions, maxTextContentBytes: options.maxTextContentBytes ?? 1024 * 1024 },
     shareTokens: options.shareTokens ?? null,
     metricsToken: options.metricsToken ?? null,
     frameAncestors: options.frameAncestors ?? [],
@@ -169,6 +185,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
+        await conversions.close()
         await registry.close()
         gateway.close(CloseCode.goingAway)
         await store.close()

@@ -1,8 +1,12 @@
-import type * as Formats from './formats.js'
-
 /** The export formats of the HTTP API. */
 export const formats = ['json', 'html', 'markdown', 'text', 'yjs'] as const
 export type Format = (typeof formats)[number]
+
+/** The formats a conversion writes; `yjs` is the state itself. */
+export type TextFormat = Exclude<Format, 'yjs'>
+
+/** What content may be imported from, besides a Yjs update. */
+export type ImportKind = 'html' | 'markdown' | 'json'
 
 export const contentTypes: Record<Format, string> = {
   json: 'application/json',
@@ -10,16 +14,4 @@ export const contentTypes: Record<Format, string> = {
   markdown: 'text/markdown; charset=utf-8',
   text: 'text/plain; charset=utf-8',
   yjs: 'application/octet-stream',
-}
-
-type Conversions = typeof Formats
-let conversions: Promise<Conversions> | null = null
-
-/**
- * The conversions, loaded on first use: Tiptap, its renderers and a DOM for HTML parsing
- * weigh tens of megabytes that a server nobody calls the API on should not carry.
- */
-export function loadConversions(): Promise<Conversions> {
-  conversions ??= import('./formats.js')
-  return conversions
 }

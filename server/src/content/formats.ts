@@ -1,24 +1,23 @@
 import { getSchema, type JSONContent } from '@tiptap/core'
 import { generateJSON } from '@tiptap/html/server'
-import { MarkdownManager } from '@tiptap/markdown'
 import type { Node as ProseMirrorNode, Schema } from '@tiptap/pm/model'
 import { renderToHTMLString } from '@tiptap/static-renderer/pm/html-string'
 import { updateYFragment, yXmlFragmentToProseMirrorRootNode } from '@tiptap/y-tiptap'
 import { CONTENT_FIELD, documentExtensions } from '@tandem/editor/schema/extensions'
 import * as Y from 'yjs'
-import type { Format } from './format-names.js'
+import { attributeChecks, findIllTypedAttribute } from './attribute-types.js'
+import { ContentError } from './conversion-errors.js'
+import type { ImportKind, TextFormat } from './format-names.js'
+import { createMarkdownManager } from './markdown-manager.js'
+import { stripUnsafeLinks } from './safe-links.js'
+
+// These conversions are CPU-bound and some are superlinear in their input: they run in the
+// workers of conversion-pool.ts, never on the server's event loop.
 
 /** The editor's schema: what the server reads and writes is what the editor can show. */
 export const schema: Schema = getSchema(documentExtensions)
-const markdown = new MarkdownManager({ extensions: documentExtensions })
-
-/** Content that does not fit the schema; answered with 422 and the reason. */
-export class ContentError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'ContentError'
-  }
-}
+const markdown = createMarkdownManager(documentExtensions)
+const checks = attributeChecks(schema)
 
 /** How deep content may nest; deeper is refused before any conversion recurses into it. */
 export const MAX_CONTENT_DEPTH = 100
@@ -38,24 +37,30 @@ export function stateToNode(state: Uint8Array): ProseMirrorNode {
   }
 }
 
-/** A document state (one update) in an export format; elements the schema lacks are skipped. */
-export function exportContent(state: Uint8Array, format: Format): string | Uint8Array {
-  if (format === 'yjs') return state
+/**
+ * A document state (one update) in a text format; elements the schema lacks are skipped,
+ * links other than http(s), mailto and relative ones lose their link (not their text).
+ */
+export function exportContent(state: Uint8Array, format: TextFormat): string {
   const node = stateToNode(state)
+  if (format === 'text') return plainText(node)
+  const json = node.toJSON() as JSONContent
+  stripUnsafeLinks(json)
   switch (format) {
     case 'json':
-      return JSON.stringify(node.toJSON())
+      return JSON.stringify(json)
     case 'html':
-      return renderToHTMLString({ content: node, extensions: documentExtensions })
+      return renderToHTMLString({ content: schema.nodeFromJSON(json), extensions: documentExtensions })
     case 'markdown':
-      return markdown.serialize(node.toJSON())
-    case 'text':
-      return plainText(node)
+      return markdown.serialize(json)
   }
 }
 
-/** Parses imported content into a schema-checked document node, or throws ContentError. */
-export function parseContent(kind: 'html' | 'markdown' | 'json', body: string): ProseMirrorNode {
+/**
+ * Parses imported content into schema-checked ProseMirror JSON without unsafe links, or
+ * throws ContentError.
+ */
+export function parseContent(kind: ImportKind, body: string): JSONContent {
   let json: JSONContent
   try {
     if (kind === 'json') json = JSON.parse(body) as JSONContent
@@ -70,10 +75,13 @@ export function parseContent(kind: 'html' | 'markdown' | 'json', body: string): 
   if (depthOf(json) > MAX_CONTENT_DEPTH) {
     throw new ContentError(`the content nests deeper than ${MAX_CONTENT_DEPTH} levels`)
   }
+  const illTyped = findIllTypedAttribute(json, checks)
+  if (illTyped !== null) throw new ContentError(`the content does not fit the document schema: ${illTyped}`)
+  stripUnsafeLinks(json)
   try {
     const node = schema.nodeFromJSON(json)
     node.check()
-    return node
+    return node.toJSON() as JSONContent
   } catch (error) {
     throw new ContentError(`the content does not fit the document schema: ${(error as Error).message}`)
   }
@@ -94,11 +102,24 @@ function depthOf(root: JSONContent): number {
 }
 
 /**
- * Makes the document's content equal `node` by patching the fragment in place (a diff, not
- * a delete-all and insert), so connected editors keep their carets where text survives.
+ * The Yjs update that makes a document in `state` hold `content` (checked ProseMirror JSON,
+ * or the content of another state, such as a version's). It patches the fragment in place (a
+ * diff, not a delete-all and insert), so connected editors keep their carets where text
+ * survives. Written under a fresh client id: the live document may change while this runs,
+ * and the update then merges like any peer's concurrent edit.
  */
-export function replaceContent(doc: Y.Doc, node: ProseMirrorNode): void {
-  updateYFragment(doc, doc.getXmlFragment(CONTENT_FIELD), node, { mapping: new Map(), isOMark: new Map() })
+export function replacementUpdate(state: Uint8Array, content: JSONContent | Uint8Array): Uint8Array {
+  const node = content instanceof Uint8Array ? stateToNode(content) : schema.nodeFromJSON(content)
+  const draft = new Y.Doc()
+  try {
+    Y.applyUpdate(draft, state)
+    const before = Y.encodeStateVector(draft)
+    const fragment = draft.getXmlFragment(CONTENT_FIELD)
+    draft.transact(() => updateYFragment(draft, fragment, node, { mapping: new Map(), isOMark: new Map() }))
+    return Y.encodeStateAsUpdate(draft, before)
+  } finally {
+    draft.destroy()
+  }
 }
 
 /** Plain text: each text block (paragraph, heading, code…) on its own, blank lines between. */

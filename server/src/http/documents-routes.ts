@@ -5,12 +5,12 @@ import { bodyLimit } from 'hono/body-limit'
 import type { Authenticator } from '../auth/authenticator.js'
 import { type Access, coversAll, mayAccess } from '../auth/authorize.js'
 import type { Principal } from '../auth/principal.js'
-import { contentTypes, type Format, formats, loadConversions } from '../content/format-names.js'
+import { contentTypes, type Format, formats } from '../content/format-names.js'
 import { parseDocumentName } from '../document-name.js'
 import type { RoomRegistry } from '../room-registry.js'
 import { ApiError } from './api-error.js'
 import { type AuthEnv, bearerAuth } from './bearer-auth.js'
-import { readContent, writeContent } from './request-content.js'
+import { type ContentConversions, exportState, readContent, restoreContent, writeContent } from './request-content.js'
 
 export interface DocumentsRoutesOptions {
   readonly store: DocumentStore
@@ -18,12 +18,15 @@ export interface DocumentsRoutesOptions {
   readonly authenticator: Authenticator
   /** Largest request body accepted; larger gets 413. */
   readonly maxBodyBytes: number
+  /** Imports and exports run on its workers, never on the event loop. */
+  readonly conversions: ContentConversions
 }
 
 const PAGE_SIZE = 100
 
 /** `/api/documents`: what a backend scripts against (DESIGN.md, HTTP document API). */
-export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }: DocumentsRoutesOptions) {
+export function documentsRoutes(options: DocumentsRoutesOptions) {
+  const { store, registry, authenticator, maxBodyBytes, conversions } = options
   const api = new Hono<AuthEnv>()
   api.use('*', bearerAuth(authenticator))
   api.use('*', bodyLimit({
@@ -81,7 +84,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     } else {
       name = authorized(principal, requested, 'write')
     }
-    const content = await readContent(c)
+    const content = await readContent(c, conversions)
     // A document people have open but nobody has written to does not exist yet.
     if (registry.loaded(name)?.hasContent || (await store.info(name)) !== null) {
       throw new ApiError(409, 'conflict', `a document named ${name} exists`)
@@ -90,7 +93,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     await registry.undelete(name)
     await registry.use(name, async (room) => {
       if (content === null) await room.storeState()
-      else await writeContent(room, content, principal.user)
+      else await writeContent(c, conversions.pool, room, content, principal.user)
     })
     c.header('Location', `/api/documents/${encodeURIComponent(name)}`)
     return c.json({ name }, 201)
@@ -112,20 +115,19 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
     const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
     await describe(name)
-    const { exportContent } = await loadConversions()
     const state = await registry.use(name, (room) => room.encodeState())
-    const body = exportContent(state, format)
+    const body = await exportState(c, conversions.pool, state, format)
     return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
   })
 
   api.put('/:name/content', async (c) => {
     const principal = c.get('principal')
     const name = authorized(principal, c.req.param('name'), 'write')
-    const content = await readContent(c)
+    const content = await readContent(c, conversions)
     if (content === null) throw new ApiError(400, 'empty_body', 'send the content to write')
     // Content from a backend creates the document on purpose, a deleted one included.
     await registry.undelete(name)
-    await registry.use(name, (room) => writeContent(room, content, principal.user))
+    await registry.use(name, (room) => writeContent(c, conversions.pool, room, content, principal.user))
     return c.json(await describe(name))
   })
 
@@ -158,8 +160,7 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const name = authorized(c.get('principal'), c.req.param('name'), 'read')
     const format = requestedFormat(c.req.query('format'), c.req.header('accept'))
     const state = await loadVersion(name, c.req.param('id'))
-    const { exportContent } = await loadConversions()
-    const body = exportContent(state, format)
+    const body = await exportState(c, conversions.pool, state, format)
     return c.body(body as string, 200, { 'Content-Type': contentTypes[format] })
   })
 
@@ -167,12 +168,8 @@ export function documentsRoutes({ store, registry, authenticator, maxBodyBytes }
     const principal = c.get('principal')
     const name = authorized(principal, c.req.param('name'), 'write')
     const id = c.req.param('id')
-    const { replaceContent, stateToNode } = await loadConversions()
-    const node = stateToNode(await loadVersion(name, id))
-    await registry.use(name, async (room) => {
-      await room.saveVersion('before restore', principal.user)
-      await room.change((doc) => replaceContent(doc, node))
-    })
+    const version = await loadVersion(name, id)
+    await registry.use(name, (room) => restoreContent(c, conversions.pool, room, version, principal.user))
     return c.json({ ...(await describe(name)), restored: id })
   })
 
