@@ -12,6 +12,7 @@ import { metricsAuth } from './http/metrics-auth.js'
 import { securityHeaders } from './http/security-headers.js'
 import { shareRoutes } from './http/share-routes.js'
 import type { Metrics } from './metrics.js'
+import { ProtocolError } from './protocol/messages.js'
 import type { RoomRegistry } from './room-registry.js'
 
 export interface AppOptions {
@@ -69,6 +70,10 @@ export function createApp(options: AppOptions): Hono {
       // RFC 6750: a 401 names the scheme it wants.
       if (error.status === 401) c.header('WWW-Authenticate', `Bearer realm="tandem", error="invalid_token"`)
       return c.json({ error: { code: error.code, message: error.message } }, error.status)
+    }
+    // An update the document refused (an HTTP merge nesting too deep): nothing was applied.
+    if (error instanceof ProtocolError) {
+      return c.json({ error: { code: 'invalid_content', message: error.message } }, 422)
     }
     logger.error({ err: error, path: c.req.path }, 'request failed')
     return c.json({ error: { code: 'internal', message: 'internal server error' } }, 500)

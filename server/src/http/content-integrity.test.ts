@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
-import { connectProvider, disconnect, eventually, synced } from '../test-support/clients.js'
+import { CloseCode } from '../close-codes.js'
+import { closed, connectProvider, disconnect, eventually, openRawSocket, synced } from '../test-support/clients.js'
 import { startTestServer } from '../test-support/server.js'
 
 /** What an editor with more extensions than this server's schema writes: a table. */
@@ -106,4 +108,38 @@ describe('content integrity over HTTP', () => {
     const exported = (await (await api('/deep-enough/content?format=json')).json()) as object
     assert.deepEqual(exported, nested(97))
   })
+
+  it('[CT4] an update nesting elements 20,000 deep is refused on the socket (1002) and over HTTP (422); exports keep working', async () => {
+    const put = (type: string, body: string | Uint8Array) =>
+      api('/deep-update/content', { method: 'PUT', headers: { 'content-type': type }, body })
+    assert.equal((await put('text/markdown', 'still exportable')).status, 200)
+    const deep = new Y.Doc()
+    let parent: Y.XmlFragment | Y.XmlElement = deep.getXmlFragment('default')
+    for (let i = 0; i < 20_000; i++) {
+      const child = new Y.XmlElement('blockquote')
+      parent.insert(0, [child])
+      parent = child
+    }
+    const update = Y.encodeStateAsUpdate(deep)
+    const response = await put('application/octet-stream', update)
+    assert.equal(response.status, 422)
+    const socket = await openRawSocket(`${server.wsUrl}/deep-update`)
+    const closing = closed(socket)
+    socket.send(encodeYWebsocketUpdate(update))
+    assert.equal((await closing).code, CloseCode.protocolError)
+    for (const format of ['html', 'markdown', 'json']) {
+      const exported = await api(`/deep-update/content?format=${format}`)
+      assert.equal(exported.status, 200, format)
+      assert.ok((await exported.text()).includes('still exportable'), format)
+    }
+  })
 })
+
+/** A y-websocket sync update frame. */
+function encodeYWebsocketUpdate(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0)
+  encoding.writeVarUint(encoder, 2)
+  encoding.writeVarUint8Array(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
