@@ -92,7 +92,15 @@ export interface DocumentStore {
   listVersions(name: string, options?: ListVersionsOptions): Promise<VersionInfo[]>
   /** A version's state, or null when there is no such version. */
   loadVersion(name: string, id: string): Promise<Uint8Array | null>
-  /** Waits for pending writes, then releases the store. */
+  /**
+   * Writes something and takes it back (a canary), through the same path as appends:
+   * rejects with a StoreError when the store cannot write now. `/readyz` calls it.
+   */
+  checkWritable(): Promise<void>
+  /**
+   * Waits for pending writes, then releases the store. Compactions not yet done are
+   * dropped, never waited for: closing is quick whatever is loaded.
+   */
   close(): Promise<void>
 }
 

@@ -1,5 +1,6 @@
 import * as buffer from 'lib0/buffer'
 import * as encoding from 'lib0/encoding'
+import { ClassicLevel } from 'classic-level'
 import { getAllDocsKeys, getLevelUpdatesEntries, LeveldbPersistence } from 'y-leveldb'
 import * as Y from 'yjs'
 import type {
@@ -18,23 +19,53 @@ export interface LevelDbStoreOptions {
   readonly compactAfter?: number
   /** Hears about failures of work nobody awaits (compaction while a document is busy). */
   readonly onBackgroundError?: (error: unknown) => void
+  /**
+   * fsync every group-committed write (true by default): an acknowledged update survives a
+   * power loss. false survives a killed process only.
+   */
+  readonly syncWrites?: boolean
+  /**
+   * Called once when writing looks broken for good: this many writes in a row failed
+   * (`FATAL_AFTER_FAILED_WRITES`), as after LevelDB hit a full disk in a background flush,
+   * which fails every later write until the database is opened again. The server exits so
+   * its supervisor restarts it.
+   */
+  readonly onFatal?: (error: StoreError) => void
+  /** Wraps the database (tests: record write options, inject ENOSPC). */
+  readonly wrapDatabase?: (db: Level) => Level
 }
 
+/** How `open` waits for a LOCK another process holds (a rolling restart). */
+export interface OpenOptions {
+  /** Keep retrying a locked directory this long; 0 gives up at once. */
+  readonly lockWaitMs?: number
+  /** Called once, at the first locked attempt, with the cause. */
+  readonly onLocked?: (cause: Error) => void
+}
+
+/** Failed writes in a row after which the store reports itself broken (`onFatal`). */
+export const FATAL_AFTER_FAILED_WRITES = 3
+/** Where `checkWritable` writes, outside every document's keys and y-leveldb's prefixes. */
+const canaryKey: Key = ['tandem_canary']
+
 // The subset of abstract-level that the store uses; keys are y-leveldb's key arrays.
-type Key = ReadonlyArray<string | number>
-interface Level {
+export type Key = ReadonlyArray<string | number>
+export interface Level {
+  readonly status: string
+  open(): Promise<void>
   getMany(keys: Key[]): Promise<Array<Uint8Array | undefined>>
   batch(
     operations: Array<{ type: 'put', key: Key, value: Uint8Array } | { type: 'del', key: Key }>,
+    options?: { sync?: boolean },
   ): Promise<void>
-  clear(range: { gte: Key, lt: Key }): Promise<void>
+  clear(range: { gte: Key, lt?: Key, lte?: Key }): Promise<void>
   compactRange(start: Key, end: Key): Promise<void>
   keys(range: Range): { all(): Promise<Key[]> }
   values(range: Range): { all(): Promise<Uint8Array[]> }
   close(): Promise<void>
 }
 
-interface Range {
+export interface Range {
   gte: Key
   lt: Key
   reverse?: boolean
@@ -77,53 +108,109 @@ const tombstoneKey = (name: string): Key => ['tandem_deleted', name]
 const TOMBSTONE = new Uint8Array([1])
 
 /**
- * Documents in a LevelDB directory, on y-leveldb.
+ * Documents in a LevelDB directory, in y-leveldb's layout.
  *
- * y-leveldb runs every operation of every document through one promise chain and swallows
- * errors inside it (logging them); each operation here runs inside that chain but reports
- * its own failure, so a failed write rejects instead of looking stored. An append is one
- * atomic LevelDB batch (update, metadata, and the state-vector key y-leveldb lists documents
- * by). y-leveldb compacts only when a document is loaded with over 500 updates; this store
- * also compacts, in one batch, when a document's stored update count passes `compactAfter`.
+ * Work runs in three lanes, so no document waits behind another's long work:
+ * - writes (group-committed appends, deletes, versions, the canary) run one at a time, each
+ *   short; appends of one event-loop turn are one atomic batch, fsynced unless `syncWrites`
+ *   is false;
+ * - compactions run one at a time beside the writes: reading and replaying a long history
+ *   yields to the event loop, and only the final swap (put the merged state, then clear the
+ *   updates it holds) goes through the write lane;
+ * - reads (loads, info, lists) run at once, on LevelDB's own snapshots.
+ * Each operation reports its own failure (y-leveldb's chain swallows them), so a failed
+ * write rejects instead of looking stored. y-leveldb compacts only when a document is loaded
+ * with over 500 updates; this store compacts when a document's update count passes
+ * `compactAfter`, and when asked (`compact`, as a document is unloaded).
  */
 export class LevelDbStore implements DocumentStore {
-  readonly #persistence: LeveldbPersistence
+  readonly #directory: string
+  readonly #raw: Level
+  readonly #db: Level
   readonly #compactAfter: number
+  readonly #sync: boolean
   readonly #onBackgroundError: (error: unknown) => void
+  readonly #onFatal: (error: StoreError) => void
   // What is on disk for the documents this process has touched, so appends read nothing.
   readonly #tracked = new Map<string, Tracked>()
   #queue: Array<{ name: string, update: Uint8Array, resolve(): void, reject(error: unknown): void }> = []
-  /** Documents with a compaction queued, so a busy document queues one at a time. */
+  /** The write lane: each write starts when the one before has settled. */
+  #writes: Promise<unknown> = Promise.resolve()
+  /** The compaction lane. */
+  #compactions: Promise<unknown> = Promise.resolve()
+  /** Documents with a compaction queued, so a document queues one at a time. */
   readonly #compacting = new Set<string>()
+  /** Bumped by every delete, so a compaction that read a deleted document writes nothing. */
+  readonly #generation = new Map<string, number>()
+  #failedWrites = 0
+  #fatal = false
+  #closing = false
+  #closingDone: Promise<void> | null = null
   #closed = false
 
   constructor(directory: string, options: LevelDbStoreOptions = {}) {
-    this.#persistence = new LeveldbPersistence(directory)
+    this.#directory = directory
+    let raw: Level | undefined
+    // y-leveldb builds the database, so its key and value encodings are the ones used here.
+    void new LeveldbPersistence(directory, {
+      Level: function (location: string, levelOptions: object) {
+        raw = new ClassicLevel(location, levelOptions) as unknown as Level
+        return raw
+      },
+    })
+    this.#raw = raw!
+    this.#db = options.wrapDatabase?.(raw!) ?? raw!
     this.#compactAfter = options.compactAfter ?? 200
+    this.#sync = options.syncWrites ?? true
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn('LevelDbStore:', error))
+    this.#onFatal = options.onFatal ?? (() => {})
+  }
+
+  /**
+   * Opens the directory now, rejecting with its cause (read-only, not a directory, locked)
+   * instead of failing every later operation. A LOCK held by another process (the old one
+   * of a rolling restart) is retried with backoff for `lockWaitMs`. Without this call the
+   * store opens on first use.
+   */
+  async open({ lockWaitMs = 0, onLocked }: OpenOptions = {}): Promise<void> {
+    const deadline = Date.now() + lockWaitMs
+    for (let attempt = 0, delay = 50; ; attempt++, delay = Math.min(delay * 2, 1000)) {
+      try {
+        await this.#raw.open()
+        return
+      } catch (error) {
+        const cause = rootCause(error)
+        const locked = (cause as { code?: unknown }).code === 'LEVEL_LOCKED'
+        const left = deadline - Date.now()
+        if (!locked || left <= 0) {
+          throw new StoreError(`open ${this.#directory}: ${cause.message}`, { cause })
+        }
+        if (attempt === 0) onLocked?.(cause)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)))
+      }
+    }
   }
 
   load(name: string): Promise<Uint8Array | null> {
-    return this.#run('load', name, async (db) => {
-      // Values alone, without decoding 100,000 keys: the newest key is read on its own.
+    return this.#read('load', name, async (db) => {
+      // Values alone, without decoding 100,000 keys; the newest key is read after them, so
+      // it is at least the newest of the values (a compaction may add one in between).
       const updates = await db.values(updatesRange(name)).all()
       if (updates.length === 0) return null
       const [newest] = await db.keys({ ...updatesRange(name), reverse: true, limit: 1 }).all()
-      const last = newest![3] as number
       const [metaValue, tombstone] = await db.getMany([metaKey(name), tombstoneKey(name)])
       // Updates a crash left behind a tombstone (see delete) are not the document's.
-      if (tombstone !== undefined) return null
+      if (tombstone !== undefined || newest === undefined) return null
       const size = metaValue === undefined
         ? updates.reduce((sum, update) => sum + update.byteLength, 0)
         : decodeMeta(metaValue).size
-      this.#tracked.set(name, { count: updates.length, last, size, deleted: false })
-      if (updates.length === 1) return updates[0]!
-      const { state } = replay(updates)
-      if (updates.length > this.#compactAfter) {
-        // Queued, so the document is handed over first. It reads the updates again: appends
-        // may land in between, and their keys follow the ones read here.
-        this.compact(name).catch(this.#onBackgroundError)
+      // Appends since (they track the document first) know better.
+      if (!this.#tracked.has(name)) {
+        this.#tracked.set(name, { count: updates.length, last: newest[3] as number, size, deleted: false })
       }
+      if (updates.length === 1) return updates[0]!
+      const { state } = (await replay(updates))!
+      if (updates.length > this.#compactAfter) this.#compactInBackground(name)
       return state
     })
   }
@@ -145,7 +232,7 @@ export class LevelDbStore implements DocumentStore {
 
   /**
    * Writes every append of this event-loop turn, whatever their documents, as one atomic
-   * LevelDB batch: one transaction in y-leveldb's chain instead of one per document.
+   * LevelDB batch (one fsync), in the write lane.
    */
   #commit(): void {
     const group = this.#queue
@@ -178,12 +265,14 @@ export class LevelDbStore implements DocumentStore {
         operations.push({ type: 'put', key: metaKey(name), value: encodeMeta({ size: doc.size, updatedAt: now }) })
       }
       try {
-        await db.batch(operations)
+        await db.batch(operations, { sync: this.#sync })
       } catch (error) {
         // What is tracked in memory ran ahead of the disk: read it again next time.
         for (const name of names) this.#tracked.delete(name)
+        this.#writeFailed(error)
         throw error
       }
+      this.#failedWrites = 0
     }).then(
       () => {
         for (const item of group) {
@@ -200,30 +289,44 @@ export class LevelDbStore implements DocumentStore {
     )
   }
 
-  /** While a document is busy, compacts its updates but leaves LevelDB's files be. */
+  /** Queues a compaction nobody awaits; a document has at most one queued. */
   #compactInBackground(name: string): void {
     if (this.#compacting.has(name)) return
     this.#compacting.add(name)
-    this.#run('compact', name, async (db) => {
-      await this.#compact(db, name, await getLevelUpdatesEntries(db, name))
-    })
+    this.compact(name)
       .catch(this.#onBackgroundError)
       .finally(() => this.#compacting.delete(name))
   }
 
-  /** Compacts, and has LevelDB rewrite the document's files so the space comes back. */
+  /**
+   * Compacts in the compaction lane: appends, loads and other writes go on meanwhile, and
+   * wait at most for the final swap. LevelDB reclaims the space in its own background
+   * compactions (no compactRange, which would hold a thread per document unloaded).
+   */
   compact(name: string): Promise<void> {
-    return this.#run('compact', name, async (db) => {
-      if (await this.#compact(db, name, await getLevelUpdatesEntries(db, name))) await reclaim(db, name)
+    if (this.#closed || this.#closing)
+      return Promise.reject(new StoreError(`compact ${name}: the store is closed`))
+    const run = this.#compactions.then(async () => {
+      // Skipped once the store closes: shutdown flushes, it does not compact.
+      if (this.#closing) return
+      const tracked = this.#tracked.get(name)
+      if (tracked !== undefined && (tracked.count < 2 || tracked.deleted)) return
+      try {
+        await this.#compact(name)
+      } catch (cause) {
+        throw new StoreError(`compact ${name}: ${(cause as Error).message}`, { cause })
+      }
     })
+    this.#compactions = run.catch(() => undefined)
+    return run
   }
 
   info(name: string): Promise<DocumentInfo | null> {
-    return this.#run('info', name, (db) => this.#info(db, name))
+    return this.#read('info', name, (db) => this.#info(db, name))
   }
 
   list(): Promise<DocumentInfo[]> {
-    return this.#run('list', '*', async (db) => {
+    return this.#read('list', '*', async (db) => {
       const names = (await getAllDocsKeys(db)).map((key) => key[1] as unknown as string)
       const infos: DocumentInfo[] = []
       for (const name of names.sort()) {
@@ -236,6 +339,7 @@ export class LevelDbStore implements DocumentStore {
 
   delete(name: string): Promise<void> {
     return this.#run('delete', name, async (db) => {
+      this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1)
       // The tombstone first: a crash before the clear leaves updates that load ignores.
       await db.batch([
         { type: 'put', key: tombstoneKey(name), value: TOMBSTONE },
@@ -283,7 +387,7 @@ export class LevelDbStore implements DocumentStore {
   }
 
   listVersions(name: string, { limit, before }: ListVersionsOptions = {}): Promise<VersionInfo[]> {
-    return this.#run('list versions of', name, async (db) => {
+    return this.#read('list versions of', name, async (db) => {
       const range = versionsRange(name)
       const values = await db.values({
         gte: range.gte,
@@ -296,52 +400,104 @@ export class LevelDbStore implements DocumentStore {
   }
 
   loadVersion(name: string, id: string): Promise<Uint8Array | null> {
-    return this.#run('load version of', name, async (db) => {
+    return this.#read('load version of', name, async (db) => {
       const [state] = await db.getMany([versionStateKey(name, id)])
       return state ?? null
     })
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return
-    // Appends of this turn go into the chain before the close does.
-    this.#commit()
-    await this.#run('close', '*', (db) => db.close())
-    this.#closed = true
+  /**
+   * Writes and deletes a canary key through the write lane, as an append would: rejects
+   * when the store cannot write (a full disk, a broken database), which `/readyz` reports.
+   */
+  checkWritable(): Promise<void> {
+    return this.#run('write the canary in', this.#directory, async (db) => {
+      try {
+        await db.batch([{ type: 'put', key: canaryKey, value: new Uint8Array([1]) }, { type: 'del', key: canaryKey }], {
+          sync: this.#sync,
+        })
+      } catch (error) {
+        this.#writeFailed(error)
+        throw error
+      }
+      this.#failedWrites = 0
+    })
   }
 
-  async #compact(
-    db: Level,
-    name: string,
-    entries: ReadonlyArray<{ key: Key, value: Uint8Array }>,
-  ): Promise<boolean> {
-    if (entries.length < 2) return false
-    const { state, stateVector } = replay(entries.map((entry) => entry.value))
-    await this.#writeCompacted(db, name, entries, state, stateVector)
-    return true
+  /** Resolves once every compaction and write queued so far (and those they queue) is done. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const [compactions, writes] = [this.#compactions, this.#writes]
+      await compactions
+      await writes
+      if (compactions === this.#compactions && writes === this.#writes && this.#queue.length === 0) return
+      await new Promise((resolve) => setImmediate(resolve))
+    }
   }
 
-  /** Replaces `entries` with one update holding `state`, in one atomic batch. */
-  async #writeCompacted(
-    db: Level,
-    name: string,
-    entries: ReadonlyArray<{ key: Key, value: Uint8Array }>,
-    state: Uint8Array,
-    stateVector: Uint8Array,
-  ): Promise<void> {
-    const last = entries[entries.length - 1]!.key[3] as number
-    const next = last + 1
-    await db.batch([
-      ...entries.map((entry) => ({ type: 'del' as const, key: entry.key })),
-      { type: 'put', key: updateKey(name, next), value: state },
-      { type: 'put', key: stateVectorKey(name), value: encodeStateVectorRecord(stateVector, next) },
-      {
-        type: 'put',
-        key: metaKey(name),
-        value: encodeMeta({ size: state.byteLength, updatedAt: await this.#updatedAt(db, name) }),
-      },
-    ])
-    this.#tracked.set(name, { count: 1, last: next, size: state.byteLength, deleted: false })
+  /** Writes what is pending, drops the compactions not started (and stops the running one). */
+  close(): Promise<void> {
+    this.#closingDone ??= (async () => {
+      this.#closing = true
+      // Appends of this turn go into the write lane before the close does.
+      this.#commit()
+      await this.#compactions
+      await this.#writes
+      try {
+        await this.#db.close()
+      } finally {
+        this.#closed = true
+      }
+    })()
+    return this.#closingDone
+  }
+
+  /**
+   * Replaces the document's updates with one holding all of them. Only compactions delete
+   * updates, one at a time, so the updates up to the newest key read first stay put while
+   * they are read and replayed. The merged state goes in under a new key, through the write
+   * lane (so it cannot race an append for a key, or a delete); the updates it holds are then
+   * cleared. A crash in between leaves both, which load merges to the same document.
+   */
+  async #compact(name: string): Promise<void> {
+    const db = this.#db
+    const generation = this.#generation.get(name) ?? 0
+    const [newest] = await db.keys({ ...updatesRange(name), reverse: true, limit: 1 }).all()
+    if (newest === undefined) return
+    const through = newest[3] as number
+    const updates = await db.values({ gte: updateKey(name, 0), lt: updateKey(name, through + 1) }).all()
+    if (updates.length < 2) return
+    const replayed = await replay(updates, () => this.#closing)
+    if (replayed === null) return
+    const { state, stateVector } = replayed
+    const dropped = updates.reduce((sum, update) => sum + update.byteLength, 0)
+    const swapped = await this.#run('compact', name, async (db) => {
+      if ((this.#generation.get(name) ?? 0) !== generation) return false
+      const doc = await this.#track(db, name)
+      if (doc.deleted) return false
+      const next = doc.last + 1
+      const [metaValue] = await db.getMany([metaKey(name)])
+      const updatedAt = metaValue === undefined ? Date.now() : decodeMeta(metaValue).updatedAt
+      const size = Math.max(state.byteLength, doc.size - dropped + state.byteLength)
+      try {
+        // Not synced on its own: the next synced write (or the clear) carries it to disk first.
+        await db.batch([
+          { type: 'put', key: updateKey(name, next), value: state },
+          { type: 'put', key: stateVectorKey(name), value: encodeStateVectorRecord(stateVector, next) },
+          { type: 'put', key: metaKey(name), value: encodeMeta({ size, updatedAt }) },
+        ])
+      } catch (error) {
+        this.#tracked.delete(name)
+        throw error
+      }
+      doc.last = next
+      doc.count = Math.max(1, doc.count - updates.length + 1)
+      doc.size = size
+      return true
+    })
+    // Outside the write lane: appends since have keys past `through`, and a delete since
+    // cleared these already.
+    if (swapped) await db.clear({ gte: updateKey(name, 0), lte: updateKey(name, through) })
   }
 
   async #track(db: Level, name: string): Promise<Tracked> {
@@ -361,11 +517,6 @@ export class LevelDbStore implements DocumentStore {
     return doc
   }
 
-  async #updatedAt(db: Level, name: string): Promise<number> {
-    const [value] = await db.getMany([metaKey(name)])
-    return value === undefined ? Date.now() : decodeMeta(value).updatedAt
-  }
-
   async #info(db: Level, name: string): Promise<DocumentInfo | null> {
     const [value] = await db.getMany([metaKey(name)])
     if (value !== undefined) {
@@ -379,19 +530,49 @@ export class LevelDbStore implements DocumentStore {
     return { name, size, updatedAt: new Date(0) }
   }
 
+  /** Runs `body` in the write lane, after every write queued before it. */
   #run<T>(operation: string, name: string, body: (db: Level) => Promise<T>): Promise<T> {
     if (this.#closed)
       return Promise.reject(new StoreError(`${operation} ${name}: the store is closed`))
-    return new Promise<T>((resolve, reject) => {
-      void this.#persistence._transact(async (db: Level) => {
-        try {
-          resolve(await body(db))
-        } catch (cause) {
-          reject(new StoreError(`${operation} ${name}: ${(cause as Error).message}`, { cause }))
-        }
-      })
+    const run = this.#writes.then(async () => {
+      try {
+        return await body(this.#db)
+      } catch (cause) {
+        throw new StoreError(`${operation} ${name}: ${(cause as Error).message}`, { cause })
+      }
     })
+    this.#writes = run.catch(() => undefined)
+    return run
   }
+
+  /** Runs a read now, beside whatever else runs: LevelDB reads from a snapshot. */
+  async #read<T>(operation: string, name: string, body: (db: Level) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreError(`${operation} ${name}: the store is closed`)
+    try {
+      return await body(this.#db)
+    } catch (cause) {
+      throw new StoreError(`${operation} ${name}: ${(cause as Error).message}`, { cause })
+    }
+  }
+
+  /** Counts a failed write; past FATAL_AFTER_FAILED_WRITES in a row, reports the store broken. */
+  #writeFailed(error: unknown): void {
+    this.#failedWrites += 1
+    if (this.#failedWrites < FATAL_AFTER_FAILED_WRITES || this.#fatal) return
+    this.#fatal = true
+    const cause = rootCause(error)
+    this.#onFatal(new StoreError(
+      `${this.#failedWrites} writes in a row failed in ${this.#directory}: ${cause.message}`,
+      { cause },
+    ))
+  }
+}
+
+/** The innermost cause of an error (abstract-level wraps LevelDB's in LEVEL_DATABASE_NOT_OPEN). */
+function rootCause(error: unknown): Error {
+  let current = error instanceof Error ? error : new Error(String(error))
+  while (current.cause instanceof Error) current = current.cause
+  return current
 }
 
 /**
@@ -410,11 +591,6 @@ function updatesRange(name: string): Range {
   return { gte: updateKey(name, 0), lt: updateKey(name, 0xFFFF_FFFF) }
 }
 
-/** Has LevelDB rewrite a document's key range now, dropping what compaction deleted. */
-function reclaim(db: Level, name: string): Promise<void> {
-  return db.compactRange(firstKey(name), lastKey(name))
-}
-
 // A long history (a document nobody compacted, such as one plain y-leveldb wrote) is
 // replayed in merges of 100 updates: Y.mergeUpdates is cheap for a few dozen small updates
 // and superlinear for many, Y.applyUpdate has a fixed cost per call. Replaying 110,000
@@ -424,25 +600,40 @@ function reclaim(db: Level, name: string): Promise<void> {
 const REPLAY_MERGE = 100
 const REPLAY_MERGE_FROM = 1000
 
+/** Replaying yields to the event loop after this long, so other documents' work goes on. */
+const REPLAY_SLICE_MS = 10
+
 /**
- * Stored updates replayed into a document, encoded as one update. Applying them in one
- * transaction is linear in their number (Y.mergeUpdates over all of them is not), and
- * encoding a document drops the content of deleted items, which merging keeps.
+ * Stored updates replayed into a document, encoded as one update; null when `stop` said so
+ * between slices. Applying them is linear in their number (Y.mergeUpdates over all of them
+ * is not), and encoding a document drops the content of deleted items, which merging keeps.
+ * A long replay runs in slices of REPLAY_SLICE_MS, each one transaction.
  */
-function replay(updates: readonly Uint8Array[]): {
+async function replay(updates: readonly Uint8Array[], stop: () => boolean = () => false): Promise<{
   state: Uint8Array
   stateVector: Uint8Array
-} {
+} | null> {
   const doc = new Y.Doc()
-  const step = updates.length >= REPLAY_MERGE_FROM ? REPLAY_MERGE : 1
-  doc.transact(() => {
-    for (let start = 0; start < updates.length; start += step) {
-      Y.applyUpdate(doc, step === 1 ? updates[start]! : Y.mergeUpdates(updates.slice(start, start + step)))
+  try {
+    const step = updates.length >= REPLAY_MERGE_FROM ? REPLAY_MERGE : 1
+    let start = 0
+    for (;;) {
+      const began = performance.now()
+      doc.transact(() => {
+        while (start < updates.length && performance.now() - began < REPLAY_SLICE_MS) {
+          const next = step === 1 ? updates[start]! : Y.mergeUpdates(updates.slice(start, start + step))
+          Y.applyUpdate(doc, next)
+          start += step
+        }
+      })
+      if (start >= updates.length) break
+      await new Promise((resolve) => setImmediate(resolve))
+      if (stop()) return null
     }
-  })
-  const result = { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
-  doc.destroy()
-  return result
+    return { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
+  } finally {
+    doc.destroy()
+  }
 }
 
 function encodeVersion(info: VersionInfo): Uint8Array {

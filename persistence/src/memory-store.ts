@@ -8,7 +8,7 @@ import type {
   VersionInfo,
 } from './document-store.js'
 import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
-import { mergeAll } from './merge.js'
+import { mergeAll, replayAll } from './merge.js'
 
 interface StoredDocument {
   updates: Uint8Array[]
@@ -27,7 +27,7 @@ export class MemoryStore implements DocumentStore {
     this.#assertOpen()
     const document = this.#documents.get(name)
     if (document === undefined) return null
-    return mergeAll(document.updates)
+    return replayAll(document.updates)
   }
 
   async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
@@ -61,7 +61,7 @@ export class MemoryStore implements DocumentStore {
     this.#assertOpen()
     const document = this.#documents.get(name)
     if (document === undefined || document.updates.length < 2) return
-    const merged = mergeAll(document.updates)
+    const merged = replayAll(document.updates)
     document.updates = [merged]
     document.size = merged.byteLength
   }
@@ -122,6 +122,10 @@ export class MemoryStore implements DocumentStore {
   async loadVersion(name: string, id: string): Promise<Uint8Array | null> {
     this.#assertOpen()
     return this.#versions.get(name)?.find((version) => version.info.id === id)?.state ?? null
+  }
+
+  async checkWritable(): Promise<void> {
+    this.#assertOpen()
   }
 
   async close(): Promise<void> {

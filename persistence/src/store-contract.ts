@@ -410,6 +410,54 @@ export function describeDocumentStore(
       assert.deepEqual((await reopened.list()).map((entry) => entry.name), ['ds22-back'])
     })
 
+    it('[DS30] checkWritable resolves while the store can write, leaves nothing behind, and rejects once closed', async (t) => {
+      const own = await create()
+      t.after(() => own.dispose())
+      const { doc, updates } = editedDocument(3)
+      await own.store.append('ds22', updates)
+      const listed = await own.store.list()
+      await own.store.checkWritable()
+      await own.store.checkWritable()
+      assert.deepEqual(await own.store.list(), listed)
+      assertSameContent(await own.store.load('ds22'), doc)
+      await own.store.close()
+      await assert.rejects(own.store.checkWritable(), StoreError)
+    })
+
+    it('[DS31] appends to one document are not held back while another compacts a long history', async (t) => {
+      const own = await create()
+      t.after(() => own.dispose())
+      const history = longHistory(100_000)
+      // One turn: one group commit of 100,000 stored updates.
+      await Promise.all(history.updates.map((update) => own.store.append('ds23-long', [update])))
+      const writer = editedDocument(2000, 'w')
+      const acks: number[] = []
+      let compacted = false
+      const began = performance.now()
+      const compaction = own.store.compact('ds23-long').finally(() => {
+        compacted = true
+      })
+      // A writer appends to another document every 5 ms while the compaction runs.
+      let written = 0
+      do {
+        const start = performance.now()
+        await own.store.append('ds23-writer', [writer.updates[written++]!])
+        acks.push(performance.now() - start)
+        await sleep(5)
+      } while (!compacted && written < writer.updates.length)
+      await compaction
+      const compactMs = performance.now() - began
+      const worst = Math.max(...acks)
+      // Waiting behind the compaction would take about all of it. The bound grows on a
+      // machine so busy (tests in parallel on two cores) that the compaction itself crawls.
+      assert.ok(
+        worst < Math.max(200, compactMs / 3),
+        `an append waited ${worst.toFixed(0)} ms while the compaction took ${compactMs.toFixed(0)} ms`,
+      )
+      assertSameContent(await own.store.load('ds23-long'), history.doc)
+      assertSameContent(await own.store.load('ds23-writer'), documentOf(writer.updates.slice(0, written)))
+    })
+
     it('[DS16] an empty store lists nothing, nor does one whose every document was deleted', async (t) => {
       const own = await create()
       t.after(() => own.dispose())
@@ -421,6 +469,16 @@ export function describeDocumentStore(
       assert.deepEqual(await own.store.list(), [])
     })
   })
+}
+
+/** A Y.Doc typed into `count` times, a character each, with every update: a long history, fast. */
+export function longHistory(count: number): { doc: Y.Doc, updates: Uint8Array[] } {
+  const doc = new Y.Doc()
+  const updates: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => updates.push(update))
+  const text = doc.getText('text')
+  for (let i = 0; i < count; i++) text.insert(0, String.fromCharCode(97 + (i % 26)))
+  return { doc, updates }
 }
 
 /** A Y.Doc edited `count` times, with the update of every edit. */
@@ -441,6 +499,10 @@ function documentOf(updates: readonly Uint8Array[]): Y.Doc {
   const doc = new Y.Doc()
   for (const update of updates) Y.applyUpdate(doc, update)
   return doc
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 function nextTurn(): Promise<void> {

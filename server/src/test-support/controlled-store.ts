@@ -19,6 +19,8 @@ export class ControlledStore implements DocumentStore {
   holdCompacts = false
   failLoads = false
   failAppends = false
+  /** The store cannot write: the canary of `checkWritable` fails (and so do appends). */
+  failWrites = false
   readonly appended: Uint8Array[][] = []
   #held: Array<() => void> = []
 
@@ -46,7 +48,7 @@ export class ControlledStore implements DocumentStore {
 
   async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
     if (this.holdAppends) await new Promise<void>((resolve) => this.#held.push(resolve))
-    if (this.failAppends) throw new StoreError(`append ${name}: failing on purpose`)
+    if (this.failAppends || this.failWrites) throw new StoreError(`append ${name}: failing on purpose`)
     await this.inner.append(name, updates)
     this.appended.push([...updates])
   }
@@ -86,6 +88,11 @@ export class ControlledStore implements DocumentStore {
 
   loadVersion(name: string, id: string): Promise<Uint8Array | null> {
     return this.inner.loadVersion(name, id)
+  }
+
+  async checkWritable(): Promise<void> {
+    if (this.failWrites) throw new StoreError('write the canary: failing on purpose')
+    return this.inner.checkWritable()
   }
 
   close(): Promise<void> {
