@@ -266,12 +266,14 @@ describe('Room', () => {
     room.join(writer)
     const nested = (depth: number) => {
       const doc = new Y.Doc()
-      let parent: Y.XmlFragment | Y.XmlElement = doc.getXmlFragment('default')
-      for (let i = 0; i < depth; i++) {
-        const child = new Y.XmlElement('blockquote')
-        parent.insert(0, [child])
-        parent = child
-      }
+      doc.transact(() => {
+        let parent: Y.XmlFragment | Y.XmlElement = doc.getXmlFragment('default')
+        for (let i = 0; i < depth; i++) {
+          const child = new Y.XmlElement('blockquote')
+          parent.insert(0, [child])
+          parent = child
+        }
+      })
       return Y.encodeStateAsUpdate(doc)
     }
     assert.throws(() => room.receive(writer, { type: 'update', update: nested(20_000) }), (error: ProtocolError) => error.code === CloseCode.protocolError)

@@ -114,12 +114,15 @@ describe('content integrity over HTTP', () => {
       api('/deep-update/content', { method: 'PUT', headers: { 'content-type': type }, body })
     assert.equal((await put('text/markdown', 'still exportable')).status, 200)
     const deep = new Y.Doc()
-    let parent: Y.XmlFragment | Y.XmlElement = deep.getXmlFragment('default')
-    for (let i = 0; i < 20_000; i++) {
-      const child = new Y.XmlElement('blockquote')
-      parent.insert(0, [child])
-      parent = child
-    }
+    // One transaction: outside one, each insert walks every level above it.
+    deep.transact(() => {
+      let parent: Y.XmlFragment | Y.XmlElement = deep.getXmlFragment('default')
+      for (let i = 0; i < 20_000; i++) {
+        const child = new Y.XmlElement('blockquote')
+        parent.insert(0, [child])
+        parent = child
+      }
+    })
     const update = Y.encodeStateAsUpdate(deep)
     const response = await put('application/octet-stream', update)
     assert.equal(response.status, 422)

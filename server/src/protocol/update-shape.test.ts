@@ -8,7 +8,7 @@ function changeOf(base: Y.Doc, change: (doc: Y.Doc) => void): Uint8Array {
   const copy = new Y.Doc()
   Y.applyUpdate(copy, Y.encodeStateAsUpdate(base))
   const before = Y.encodeStateVector(copy)
-  change(copy)
+  copy.transact(() => change(copy))
   return Y.encodeStateAsUpdate(copy, before)
 }
 
