@@ -1,4 +1,5 @@
 import { HocuspocusProviderWebsocket } from '@hocuspocus/provider'
+import { nextReconnectDelay } from './reconnect-delay.js'
 
 const TOKEN_KEY = 'tandem:token'
 
@@ -86,6 +87,11 @@ export function sharedSocket(): HocuspocusProviderWebsocket {
       minDelay: 250,
       maxDelay: 5000,
       maxAttempts: 0,
+    })
+    const shared = socket
+    // The provider waits `delay` after every close; a server that cannot save gets longer.
+    shared.on('disconnect', ({ event }: { event?: { code?: number } }) => {
+      shared.configuration.delay = nextReconnectDelay(event?.code, shared.configuration.delay)
     })
   }
   return socket

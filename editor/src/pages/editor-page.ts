@@ -6,6 +6,7 @@ import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
 import { loadIdentity, saveIdentity, type Identity } from '../collab/identity.js'
 import { saysDeleted } from '../collab/deleted.js'
+import { saysCannotSave } from '../collab/reconnect-delay.js'
 import { currentToken, sharedSocket } from '../collab/session.js'
 import { CONTENT_FIELD, documentExtensions } from '../schema/extensions.js'
 import { h } from '../ui/dom.js'
@@ -38,6 +39,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   const colorInput = h('input', { 'class': 'identity-color', 'type': 'color', 'value': identity.color, 'aria-label': 'Your colour' })
   let readOnly = false
   let deleted = false
+  let cannotSave = false
   const share = createShareMenu({ name, canWrite: () => !readOnly })
 
   const editor = new Editor({
@@ -84,7 +86,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
     readOnly = scope === 'readonly'
     editor.setEditable(!readOnly)
     mode.hidden = !readOnly
-    problem.hidden = true
+    if (!cannotSave) problem.hidden = true
     showStatus()
   })
   /**
@@ -125,6 +127,20 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
     problem.textContent = `You cannot open this document: ${reason}. Ask for a link with access.`
     problem.hidden = false
     showStatus()
+  })
+  // The server is up but cannot store edits: say so (they stay in this browser) until it can.
+  socket.on('disconnect', ({ event }: { event?: { code?: number } }) => {
+    if (deleted || !saysCannotSave(event?.code)) return
+    cannotSave = true
+    problem.className = 'banner'
+    problem.dataset.testid = 'cannot-save-banner'
+    problem.textContent = 'The server cannot save right now. Your edits are kept in this browser and sent when it can; retrying less often meanwhile.'
+    problem.hidden = false
+  })
+  provider.on('synced', () => {
+    if (!cannotSave) return
+    cannotSave = false
+    problem.hidden = true
   })
   provider.awareness!.on('change', () => renderPresence(presence, provider, doc.clientID))
   renderPresence(presence, provider, doc.clientID)
