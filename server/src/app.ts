@@ -46,8 +46,9 @@ export function createApp(options: AppOptions): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
     try {
-      // A name no document can have: it exercises the store without touching a document.
-      await store.info('.readyz')
+      // A canary written and taken back, as an append is: a store that can read but no
+      // longer write (a full disk) is not ready.
+      await store.checkWritable()
       return c.json({ status: 'ready' })
     } catch (error) {
       return c.json({ status: 'unavailable', error: (error as Error).message }, 503)

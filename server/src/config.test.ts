@@ -33,6 +33,17 @@ describe('configuration', () => {
     assert.equal(loadConfig({ NODE_ENV: 'production', AUTH_SECRET: secret }).NODE_ENV, 'production')
   })
 
+  it('[CF6] SYNC_WRITES is true unless set to false, and nothing else', () => {
+    assert.equal(loadConfig({}).SYNC_WRITES, true)
+    assert.equal(loadConfig({ SYNC_WRITES: 'true' }).SYNC_WRITES, true)
+    assert.equal(loadConfig({ SYNC_WRITES: 'false' }).SYNC_WRITES, false)
+    assert.throws(() => loadConfig({ SYNC_WRITES: 'no' }), (error: Error) => {
+      assert.ok(error instanceof ConfigError)
+      assert.equal(error.message, 'SYNC_WRITES must be true or false (got "no")')
+      return true
+    })
+  })
+
   it('[CF5] FRAME_ANCESTORS is a list of origins; METRICS_TOKEN a secret of 16 characters or more', () => {
     const config = loadConfig({ FRAME_ANCESTORS: 'https://app.example, http://localhost:5173', METRICS_TOKEN: 'm'.repeat(16) })
     assert.deepEqual(config.FRAME_ANCESTORS, new Set(['https://app.example', 'http://localhost:5173']))

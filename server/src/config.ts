@@ -64,6 +64,7 @@ const schema = z.object({
   RATE_LIMIT_PER_SECOND: positiveInteger.default(200),
   RATE_LIMIT_BURST: positiveInteger.default(2000),
   MAX_CONNECTIONS: positiveInteger.optional(),
+  SYNC_WRITES: flag.default(true),
   DATABASE_URL: notYetSupported,
   REDIS_URL: notYetSupported,
 })

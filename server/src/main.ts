@@ -7,6 +7,8 @@ import { createLogger } from './logger.js'
 import { startTandem } from './tandem.js'
 
 const SHUTDOWN_TIMEOUT_MS = 10_000
+/** How long start-up waits for a DATA_DIR another process holds (the old one of a rolling restart). */
+const LOCK_WAIT_MS = 10_000
 
 function readConfig() {
   try {
@@ -21,8 +23,33 @@ function readConfig() {
 const config = readConfig()
 const logger = createLogger(config.LOG_LEVEL)
 const store = new LevelDbStore(config.DATA_DIR, {
+  syncWrites: config.SYNC_WRITES,
   onBackgroundError: (error) => logger.warn({ err: error }, 'background compaction failed; it is retried later'),
+  // Writes keep failing (LevelDB stops writing for good after a background flush hit a full
+  // disk): a new process opens the database again, so exit and let the supervisor restart it.
+  onFatal: (error) => {
+    logger.fatal({ err: error }, 'the store cannot write; exiting so the supervisor restarts the server')
+    process.stderr.write(`tandem: the store cannot write, exiting: ${oneLine(error.message)}\n`)
+    process.exit(1)
+  },
 })
+if (!config.SYNC_WRITES) {
+  logger.warn('SYNC_WRITES=false: acknowledged updates survive a killed process, not a power loss')
+}
+try {
+  // Before listening: a server that cannot store anything must not say it is up.
+  await store.open({
+    lockWaitMs: LOCK_WAIT_MS,
+    onLocked: (cause) => logger.warn(
+      { dataDir: config.DATA_DIR, cause: cause.message },
+      `DATA_DIR ${config.DATA_DIR} is locked by another process (a Tandem still stopping?); waiting up to ${LOCK_WAIT_MS / 1000} s`,
+    ),
+  })
+} catch (error) {
+  const cause = (error as Error).cause instanceof Error ? (error as Error).cause as Error : error as Error
+  process.stderr.write(`tandem: cannot open DATA_DIR ${config.DATA_DIR}: ${oneLine(cause.message)}\n`)
+  process.exit(1)
+}
 if (config.AUTH_SECRET === undefined) {
   logger.warn('AUTH_SECRET is not set: open mode, anyone who can reach this server may edit every document')
 }
@@ -69,3 +96,7 @@ function shutdown(signal: NodeJS.Signals): void {
 
 process.once('SIGTERM', shutdown)
 process.once('SIGINT', shutdown)
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ')
+}

@@ -19,6 +19,9 @@ export interface RoomRegistryOptions {
   readonly now?: () => number
 }
 
+/** What a room retired at shutdown does after its flush: nothing (no compaction at shutdown). */
+const flushOnly = (): Promise<void> => Promise.resolve()
+
 /** The registry's own peer while it works on a document for the HTTP API: sends nothing. */
 const serverPeer = (): Peer => ({
   encoder: { id: 'server', encode: () => null },
@@ -50,7 +53,7 @@ export class RegistryClosedError extends Error {
 
 /**
  * One room per loaded document. The first joiner starts the load and later joiners share
- * it; an empty room is unloaded (its writes flushed, its updates compacted) after a delay,
+ * it; an empty room is unloaded (its writes flushed, a compaction queued) after a delay,
  * and a joiner arriving while it unloads waits and gets the document loaded afresh.
  */
 export class RoomRegistry {
@@ -161,19 +164,19 @@ export class RoomRegistry {
     await this.#options.store.undelete(name)
   }
 
-  /** Flushes every room, closes its peers with 1001 and unloads it. */
+  /** Flushes every room, closes its peers with 1001 and unloads it, compacting nothing. */
   async close(): Promise<void> {
     this.#closed = true
     const pending: Array<Promise<unknown>> = []
     for (const [name, entry] of this.#entries) {
-      if (entry.state === 'ready') pending.push(this.#unload(name, entry, CloseCode.goingAway))
+      if (entry.state === 'ready') pending.push(this.#retire(name, entry, CloseCode.goingAway, flushOnly))
       else if (entry.state === 'loading') pending.push(entry.room.catch(() => undefined))
       else pending.push(entry.done)
     }
     await Promise.all(pending)
     // Rooms that finished loading during the wait.
     for (const [name, entry] of this.#entries) {
-      if (entry.state === 'ready') await this.#unload(name, entry, CloseCode.goingAway)
+      if (entry.state === 'ready') await this.#retire(name, entry, CloseCode.goingAway, flushOnly)
     }
   }
 
@@ -219,8 +222,16 @@ export class RoomRegistry {
     }, this.#options.unloadDelayMs)
   }
 
+  /**
+   * Unloads an idle room. Its compaction is queued, not awaited: the store runs compactions
+   * one at a time beside the writes, and a joiner need not wait for it.
+   */
   #unload(name: string, entry: Entry & { state: 'ready' }, code: CloseCode): Promise<void> {
-    return this.#retire(name, entry, code, () => this.#options.store.compact(name))
+    return this.#retire(name, entry, code, async () => {
+      this.#options.store.compact(name).catch((error: unknown) => {
+        this.#options.logger.warn({ err: error, document: name }, 'compaction of an unloaded document failed')
+      })
+    })
   }
 
   /** Flushes a room's writes, closes its peers with `code`, runs `then`, and forgets it. */

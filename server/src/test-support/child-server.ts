@@ -14,45 +14,64 @@ export interface ChildServer {
   stderr(): string
 }
 
-/** Spawns `main.ts` on a free port with `env`, collecting its stderr. */
+/** Spawns `main.ts` on a free port with `env`, collecting its stdout and stderr. */
 function spawnMain(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--conditions=tandem-source', '--import', 'tsx', MAIN], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  let stdout = ''
   let stderr = ''
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+  })
   child.stderr.on('data', (chunk) => {
     stderr += chunk
   })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
   })
-  return { child, exited, stderr: () => stderr }
+  return { child, exited, stdout: () => stdout, stderr: () => stderr }
+}
+
+/** A started `main.ts` that may not listen yet: `listening` resolves once it says it does. */
+export interface StartingServer {
+  readonly process: ChildProcess
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** Its log so far (JSON lines on stdout). */
+  stdout(): string
+  stderr(): string
+  /** Resolves with the server once it listens; rejects if it exits first or takes `timeoutMs`. */
+  listening(timeoutMs?: number): Promise<ChildServer>
+}
+
+/** Runs `server/src/main.ts` with `env` on a free port, without waiting for it to listen. */
+export function spawnChildServer(env: Record<string, string>): StartingServer {
+  const { child, exited, stdout, stderr } = spawnMain(env)
+  const url = new Promise<string>((resolve, reject) => {
+    const look = () => {
+      const match = /listening on (http:\/\/[^"\s]+)/.exec(stdout())
+      if (match) resolve(match[1]!)
+    }
+    child.stdout.on('data', look)
+    void exited.then(() => reject(new Error(`server exited early: ${stderr()}`)))
+  })
+  url.catch(() => undefined)
+  return {
+    process: child,
+    exited,
+    stdout,
+    stderr,
+    listening: async (timeoutMs = 15_000) => {
+      const found = await withTimeout(url, timeoutMs, 'the server did not start')
+      return { process: child, url: found, wsUrl: `${found.replace('http', 'ws')}/collab`, exited, stderr }
+    },
+  }
 }
 
 /** Runs `server/src/main.ts` with `env` on a free port; resolves when it listens. */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
-  const { child, exited, stderr } = spawnMain(env)
-  const url = await withTimeout(
-    new Promise<string>((resolve, reject) => {
-      let stdout = ''
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk
-        const match = /listening on (http:\/\/[^"\s]+)/.exec(stdout)
-        if (match) resolve(match[1]!)
-      })
-      void exited.then(() => reject(new Error(`server exited early: ${stderr()}`)))
-    }),
-    15_000,
-    'the server did not start',
-  )
-  return {
-    process: child,
-    url,
-    wsUrl: `${url.replace('http', 'ws')}/collab`,
-    exited,
-    stderr,
-  }
+export function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+  return spawnChildServer(env).listening()
 }
 
 /** Runs `main.ts` expecting it to refuse to start; resolves with its exit code and stderr. */
