@@ -4,13 +4,13 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { LevelDbStore } from '@tandem/persistence/leveldb-store'
-import { type AddressInfo, createServer } from 'node:net'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { WorkerConfig, WorkerResult } from './load/worker.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
+import { freePort } from './free-port.js'
 import { Frames } from './load/frames.js'
 import { cpuSeconds, memory } from './proc-stats.js'
 import { launch, type Target, targets } from './targets.js'
@@ -371,18 +371,6 @@ async function seed(target: Target, port: number, document: string, bytes: numbe
   await received
   checker.terminate()
   return seeder
-}
-
-/** A port the OS says is free now (a fixed range would collide with client sockets). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function empty(target: Target, connected: number): Row {

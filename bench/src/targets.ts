@@ -29,43 +29,32 @@ const node = (args: string[], env: Record<string, string>) =>
 
 const yWebsocketServer = join(root, 'node_modules/@y/websocket-server/src/server.js')
 
+/** Tandem's built server, with `env` on top of the bench's settings. */
+function tandem(name: string, env: Record<string, string>): Target {
+  return {
+    name,
+    protocol: 'y-websocket',
+    syncs: true,
+    leveldb: true,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
+    start: (port, dataDir) => node([join(root, 'server/dist/main.js')], {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      // The bench measures throughput, not the abuse limits.
+      RATE_LIMIT_PER_SECOND: '1000000',
+      RATE_LIMIT_BURST: '1000000',
+      NODE_ENV: 'development',
+      UNLOAD_DELAY_MS: '1000',
+      ...env,
+    }),
+  }
+}
+
 export const targets: Record<string, Target> = {
-  'tandem': {
-    name: 'Tandem (LevelDB)',
-    protocol: 'y-websocket',
-    syncs: true,
-    leveldb: true,
-    urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
-    start: (port, dataDir) => node([join(root, 'server/dist/main.js')], {
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      // The bench measures throughput, not the abuse limits.
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      NODE_ENV: 'development',
-      UNLOAD_DELAY_MS: '1000',
-    }),
-  },
+  'tandem': tandem('Tandem (LevelDB)', {}),
   // The same without fsync (SYNC_WRITES=false): what syncing each group commit costs.
-  'tandem-nosync': {
-    name: 'Tandem (LevelDB, SYNC_WRITES=false)',
-    protocol: 'y-websocket',
-    syncs: true,
-    leveldb: true,
-    urlTemplate: (port) => `ws://127.0.0.1:${port}/collab/{doc}`,
-    start: (port, dataDir) => node([join(root, 'server/dist/main.js')], {
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      // The bench measures throughput, not the abuse limits.
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-      NODE_ENV: 'development',
-      UNLOAD_DELAY_MS: '1000',
-      SYNC_WRITES: 'false',
-    }),
-  },
+  'tandem-nosync': tandem('Tandem (LevelDB, SYNC_WRITES=false)', { SYNC_WRITES: 'false' }),
   'y-websocket-server': {
     name: '@y/websocket-server 0.1.1',
     protocol: 'y-websocket',

@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { pino } from 'pino'
-import { createApp } from './app.js'
-import { OpenAuthenticator } from './auth/open-authenticator.js'
-import { Metrics } from './metrics.js'
-import { RoomRegistry } from './room-registry.js'
+import { inProcessApp } from './test-support/app.js'
 import { ControlledStore } from './test-support/controlled-store.js'
 
 describe('readiness', () => {
   it('[RD1] /readyz writes a canary: a store that reads but cannot write answers 503 with the reason, and 200 once it can', async () => {
     const store = new ControlledStore()
-    const logger = pino({ level: 'silent' })
-    const metrics = new Metrics({ defaultMetrics: false })
-    const registry = new RoomRegistry({ store, logger, metrics, unloadDelayMs: 0 })
-    const app = createApp({
-      store,
-      registry,
-      authenticator: new OpenAuthenticator(),
-      metrics,
-      logger,
-      editorDir: '/nonexistent',
-      maxBodyBytes: 1024,
-    })
+    const app = inProcessApp(store)
     assert.equal((await app.request('/readyz')).status, 200)
     // A full disk: reads still work, writes do not.
     store.failWrites = true

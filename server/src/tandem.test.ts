@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MemoryStore } from '@tandem/persistence/memory-store'
-import { pino } from 'pino'
 import type { WebSocket } from 'ws'
-import { createApp } from './app.js'
-import { OpenAuthenticator } from './auth/open-authenticator.js'
-import { Metrics } from './metrics.js'
-import { RoomRegistry } from './room-registry.js'
 import { CloseCode } from './close-codes.js'
 import { connectProvider, disconnect, eventually, synced, when, withTimeout } from './test-support/clients.js'
+import { inProcessApp } from './test-support/app.js'
 import { ControlledStore } from './test-support/controlled-store.js'
 import { startTestServer } from './test-support/server.js'
 
@@ -55,18 +51,7 @@ describe('server lifecycle and HTTP', () => {
 
   it('[LC2] health, readiness and the landing page answer over HTTP', async () => {
     const store = new MemoryStore()
-    const logger = pino({ level: 'silent' })
-    const metrics = new Metrics({ defaultMetrics: false })
-    const registry = new RoomRegistry({ store, logger, metrics, unloadDelayMs: 0 })
-    const app = createApp({
-      store,
-      registry,
-      authenticator: new OpenAuthenticator(),
-      metrics,
-      logger,
-      editorDir: '/nonexistent',
-      maxBodyBytes: 1024,
-    })
+    const app = inProcessApp(store)
     assert.deepEqual(await (await app.request('/healthz')).json(), { status: 'ok' })
     assert.equal((await app.request('/readyz')).status, 200)
     const page = await app.request('http://tandem.test/')

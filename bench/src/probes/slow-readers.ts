@@ -8,12 +8,12 @@
 // small (replaced values are garbage-collected) and what grows is what the server queues for
 // the stalled clients. Stalled clients join (handshake and first sync), then pause their TCP
 // socket: the kernel buffers fill, and everything after that waits in the server's process.
-import { type AddressInfo, createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { Frames, type Protocol } from '../load/frames.js'
 import { memory } from '../proc-stats.js'
 import { launch, type Target, targets } from '../targets.js'
-import { join, load, startWriting } from './probe-clients.js'
+import { freePort } from '../free-port.js'
+import { join, load, sleep, startWriting } from './probe-clients.js'
 import { serverSideStates } from './tcp-states.js'
 
 const DOCUMENT = 'slow-readers'
@@ -164,20 +164,6 @@ function table(rows: readonly Row[], settings: Settings): string {
 }
 
 const mb = (bytes: number) => (bytes / MB).toFixed(0)
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
-
-/** A port the OS says is free now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 const settings: Settings = { stalled: wholeNumber('stalled', 0), seconds: wholeNumber('seconds', 1), after: wholeNumber('after', 0) }
 const names = values.targets.split(',').map((name) => name.trim()).filter((name) => name !== '')

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
 import { launch, type Target, targets } from '../targets.js'
-import { connectProvider, freePort, sleep, until } from './probe-clients.js'
+import { freePort } from '../free-port.js'
+import { connectProvider, sleep, until } from './probe-clients.js'
 
 const LIVE = 'unload-storm-live'
 const root = fileURLToPath(new URL('../../../', import.meta.url))
