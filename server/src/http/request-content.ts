@@ -46,7 +46,6 @@ export async function readContent(
 ): Promise<IncomingContent | null> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
   const kind = kinds[type]
-  const textCap = kind === 'html' || kind === 'markdown' ? conversions.maxTextContentBytes : Infinity
   // Read whole even when its length says it is too large (the body limit bounds it): an answer
   // before the body is read makes the client's next request on the connection fail.
   const bytes = new Uint8Array(await c.req.arrayBuffer())
@@ -54,7 +53,10 @@ export async function readContent(
   if (kind === undefined) {
     throw new ApiError(415, 'unsupported_media_type', 'send text/html, text/markdown, application/json (ProseMirror JSON) or application/octet-stream (a Yjs update)')
   }
-  if (bytes.byteLength > textCap) throw tooLarge(kind, textCap)
+  const cap = conversions.maxTextContentBytes
+  if ((kind === 'html' || kind === 'markdown') && bytes.byteLength > cap) {
+    throw new ApiError(413, 'payload_too_large', `a ${kind === 'html' ? 'HTML' : 'Markdown'} body may have at most ${cap} bytes`)
+  }
   if (kind === 'yjs') {
     try {
       return { kind: 'merge', update: checkUpdate(bytes) }
@@ -65,10 +67,6 @@ export async function readContent(
   }
   const body = new TextDecoder().decode(bytes)
   return { kind: 'replace', json: await convert(c, conversions.pool, { type: 'import', kind, body }) }
-}
-
-function tooLarge(kind: ImportKind | 'yjs', cap: number): ApiError {
-  return new ApiError(413, 'payload_too_large', `a ${kind} body may have at most ${cap} bytes`)
 }
 
 /**
