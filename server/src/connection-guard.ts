@@ -28,11 +28,6 @@ export class ConnectionGuard {
     server.on('connection', (socket: Socket) => this.#track(socket))
   }
 
-  /** Connections open now. */
-  get open(): number {
-    return this.#open
-  }
-
   /** Whether `request` came on a connection past the cap and must be answered 503. */
   refuses(request: IncomingMessage): boolean {
     if (!this.#over.has(request.socket)) return false

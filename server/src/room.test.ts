@@ -198,30 +198,6 @@ describe('Room', () => {
     assert.equal(bob.ofType('awareness').length, 1)
   })
 
-  it('[RM10] a server change that throws half-way changes nothing: not the document, the store or any peer', async () => {
-    const { room, store } = createRoom()
-    const peer = new MemoryPeer()
-    room.join(peer)
-    const kept = edit('kept')
-    room.receive(peer, { type: 'update', update: kept })
-    await room.flush()
-    const stored = store.appended.length
-    const before = Y.encodeStateAsUpdate(room.doc)
-    assert.throws(() => room.change((doc) => {
-      doc.getText('text').insert(0, 'half ')
-      throw new Error('failed midway')
-    }), /failed midway/)
-    await settle()
-    assert.deepEqual(Y.encodeStateAsUpdate(room.doc), before)
-    assert.equal(room.doc.getText('text').toString(), 'kept')
-    assert.equal(store.appended.length, stored, 'something was stored')
-    assert.equal(peer.ofType('update').length, 0, 'something was relayed')
-    await room.change((doc) => doc.getText('text').insert(0, 'whole '))
-    assert.equal(room.doc.getText('text').toString(), 'whole kept')
-    assert.equal(textOf(store.appended.flat()), 'whole kept')
-    assert.equal(textOf([kept, ...peer.ofType('update').map((m) => m.update)]), 'whole kept')
-  })
-
   it('[RM11] an error while relaying a stored write closes that document with 1011, not the process', async () => {
     const { room, events } = createRoom()
     const [writer, broken] = [new MemoryPeer(), new ThrowingPeer()]

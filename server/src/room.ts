@@ -1,6 +1,5 @@
 import type { DocumentStore, VersionInfo } from '@tandem/persistence/document-store'
 import { mergeAll } from '@tandem/persistence/merge'
-import { uint32 } from 'lib0/random'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
 import { CloseCode, reasonFor } from './close-codes.js'
@@ -27,9 +26,6 @@ export interface RoomOptions {
   /** The clock of the version policy and of presence expiry; `Date.now` by default. */
   readonly now?: () => number
 }
-
-/** The transaction origin of changes the server makes itself (HTTP API, restores). */
-const SERVER_ORIGIN = Symbol('tandem-server')
 
 /** A read-only client sending this many changes is closed (1008): it will never stop. */
 const MAX_REFUSED_UPDATES = 20
@@ -65,8 +61,6 @@ export class Room {
   readonly #presence: Presence<Peer>
   #presenceSweep: NodeJS.Timeout | null = null
   readonly #now: () => number
-  /** The client id of the server's own changes, kept apart from the live document's. */
-  readonly #serverClientId: number
   #pending: Batch | null = null
   #writing: Batch | null = null
   #scheduled = false
@@ -91,9 +85,6 @@ export class Room {
     this.#now = options.now ?? Date.now
     this.#presence = new Presence<Peer>(this.#now)
     this.#lastVersionAt = this.#now()
-    let serverClientId = uint32()
-    while (serverClientId === this.doc.clientID) serverClientId = uint32()
-    this.#serverClientId = serverClientId
   }
 
   /** Whether anything was ever written to the document (an empty room is just a meeting place). */
@@ -193,32 +184,6 @@ export class Room {
         this.#broadcast({ type: 'stateless', payload: message.payload }, peer)
         break
     }
-  }
-
-  /**
-   * Changes the document on the server's behalf (the HTTP API), all or nothing: `edit` runs
-   * on a copy, and only when it returns is its change applied to the live document, then
-   * stored, relayed and versioned like any client's. Resolves once it is stored; when
-   * `edit` throws, nothing changed anywhere.
-   */
-  change(edit: (doc: Y.Doc) => void): Promise<void> {
-    this.#assertUsable()
-    // A copy under its own client id: applying its change to the live document is then an
-    // ordinary remote update, and Yjs does not see a second writer using the live doc's id.
-    const draft = new Y.Doc({ gc: true })
-    draft.clientID = this.#serverClientId
-    const updates: Uint8Array[] = []
-    try {
-      Y.applyUpdate(draft, Y.encodeStateAsUpdate(this.doc), 'load')
-      draft.on('update', (update: Uint8Array, origin: unknown) => {
-        if (origin === SERVER_ORIGIN) updates.push(update)
-      })
-      draft.transact(() => edit(draft), SERVER_ORIGIN)
-    } finally {
-      draft.destroy()
-    }
-    if (updates.length > 0) this.#apply(null, mergeAll(updates))
-    return this.flush()
   }
 
   /** The whole state as one update, once everything applied so far is stored. */

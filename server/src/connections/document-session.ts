@@ -129,7 +129,9 @@ export abstract class DocumentSession implements Peer {
       } else if (full !== null) {
         this.close(CloseCode.policyViolation, 'too many bytes before the document opened')
       } else {
-        state.queue.push(message)
+        // Only the bytes the budget counted wait; a decoded update is several times larger,
+        // and the room decodes it again when it arrives.
+        state.queue.push(message.type === 'update' ? { type: 'update', update: message.update } : message)
         state.queuedBytes += bytes
       }
     }

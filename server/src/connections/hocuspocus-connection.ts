@@ -204,7 +204,7 @@ export class HocuspocusSession extends DocumentSession {
       if (this.isClosed) return
       const refusal = first ? await this.start(token) : await this.reauthenticate(token)
       if (refusal !== null) this.#refuse(refusal.code, refusal.message)
-      else if (!first && !this.isClosed) this.send(this.encoder.authenticated(this.canWrite ? 'read-write' : 'readonly'))
+      else if (!first && !this.isClosed) this.#sendAuthenticated()
     })).catch((error: unknown) => {
       this.context.logger.error({ err: error }, 'authentication failed unexpectedly')
       this.connection.close(Code.internalError)
@@ -234,13 +234,18 @@ export class HocuspocusSession extends DocumentSession {
   protected onAuthorized(principal: Principal): void {
     this.authorized = true
     this.connection.markAuthenticated()
-    this.send(this.encoder.authenticated(this.canWrite ? 'read-write' : 'readonly'))
+    this.#sendAuthenticated()
     this.#user = principal.user
     this.context.logger.info({ protocol: 'hocuspocus', document: this.document, user: principal.user }, 'document opened')
   }
 
   protected onExpired(): void {
     this.connection.close(Code.unauthorized, 'token expired')
+  }
+
+  /** Authenticated with the scope the current token gives. */
+  #sendAuthenticated(): void {
+    this.send(this.encoder.authenticated(this.canWrite ? 'read-write' : 'readonly'))
   }
 
   #refuse(code: number, message: string): void {

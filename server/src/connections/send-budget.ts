@@ -9,10 +9,6 @@ export class SendBudget {
 
   constructor(readonly limit: number) {}
 
-  get total(): number {
-    return this.#total
-  }
-
   /** Records the bytes queued on `socket` now; true while every socket together is within the limit. */
   record(socket: object, backlog: number): boolean {
     this.#total += backlog - (this.#backlogs.get(socket) ?? 0)
