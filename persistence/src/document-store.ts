@@ -166,3 +166,15 @@ function newVersionId(): string {
   lastIdTime = now
   return `${now.toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`
 }
+
+/**
+ * The store cannot be reached now (a database restarting, a network cut): nothing of the
+ * operation was stored for sure, and the same operation may succeed later. A room retries
+ * its writes on this error, holding back acknowledgements and relays, instead of closing.
+ */
+export class StoreUnavailableError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StoreUnavailableError'
+  }
+}
