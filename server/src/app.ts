@@ -2,6 +2,7 @@ import type { DocumentStore } from '@tandem/persistence/document-store'
 import { Hono } from 'hono'
 import type { Logger } from 'pino'
 import type { Authenticator } from './auth/authenticator.js'
+import type { Bus } from './bus/bus.js'
 import type { ShareTokens } from './auth/share-tokens.js'
 import { ConversionPool } from './content/conversion-pool.js'
 import { ApiError } from './http/api-error.js'
@@ -13,10 +14,12 @@ import { securityHeaders } from './http/security-headers.js'
 import { shareRoutes } from './http/share-routes.js'
 import type { Metrics } from './metrics.js'
 import { ProtocolError } from './protocol/messages.js'
-import type { RoomRegistry } from './room-registry.js'
+import type { RoomRegistry } from './room/room-registry.js'
 
 export interface AppOptions {
   readonly store: DocumentStore
+  /** Reported by /readyz; absent for an app without other instances. */
+  readonly bus?: Bus
   readonly registry: RoomRegistry
   readonly authenticator: Authenticator
   readonly metrics: Metrics
@@ -49,10 +52,14 @@ export function createApp(options: AppOptions): Hono {
       // A canary written and taken back, as an append is: a store that can read but no
       // longer write (a full disk) is not ready.
       await store.checkWritable()
-      return c.json({ status: 'ready' })
     } catch (error) {
       return c.json({ status: 'unavailable', error: (error as Error).message }, 503)
     }
+    // Without the bus this instance still stores and serves its own clients, but the others
+    // see its changes only through the store's catch-up: not ready for new clients.
+    const bus = options.bus?.status() ?? { ready: true }
+    if (!bus.ready) return c.json({ status: 'unavailable', error: `bus: ${bus.reason}` }, 503)
+    return c.json({ status: 'ready' })
   })
   app.get('/metrics', metricsAuth(options.authenticator, options.metricsToken ?? null), async (c) => {
     c.header('Content-Type', metrics.registry.contentType)

@@ -65,7 +65,9 @@ describe('configuration', () => {
       [{ VERSION_RETENTION: 'ten' }, /^VERSION_RETENTION must be a number/],
       [{ VERSION_RETENTION: '2.5' }, /^VERSION_RETENTION must be an integer/],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
-      [{ REDIS_URL: 'redis://x' }, /^REDIS_URL is not supported/],
+      [{ REDIS_URL: 'redis://x' }, /^REDIS_URL needs DATABASE_URL/],
+      [{ DATABASE_URL: 'mysql://root:hunter2@db/test' }, /^DATABASE_URL must be a URL like postgres:/],
+      [{ DATABASE_URL: 'postgres://u@db/t', REDIS_URL: 'http://cache:6379' }, /^REDIS_URL must be a URL like redis:/],
       [{ AUTH_SECRET: 'short' }, /^AUTH_SECRET must be at least 32 characters$/],
       [{ ALLOWED_ORIGINS: 'https://ok.example,not a url' }, /^ALLOWED_ORIGINS must be origins/],
       [{ ALLOWED_ORIGINS: 'https://ok.example/path' }, /^ALLOWED_ORIGINS must be origins/],
@@ -79,6 +81,7 @@ describe('configuration', () => {
           assert.ok(error instanceof ConfigError)
           assert.match(error.message, message)
           assert.ok(!error.message.includes('\n'))
+          assert.ok(!error.message.includes('hunter2'), 'a password in a URL is never printed')
           return true
         },
       )

@@ -14,9 +14,16 @@ const milliseconds = z.coerce
   .int('must be an integer')
   .min(0, 'must not be negative')
 
-/** Variables that belong to features this build does not have yet: refuse, never ignore. */
-const notYetSupported = z
-  .undefined({ error: 'is not supported by this version of Tandem yet; unset it' })
+/** A URL with one of `protocols` (with the colon); the message never repeats the URL (it may hold a password). */
+const serviceUrl = (protocols: readonly string[], example: string) => z
+  .string()
+  .refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol)
+    } catch {
+      return false
+    }
+  }, { message: `must be a URL like ${example}` })
   .optional()
 
 const origins = z
@@ -65,11 +72,15 @@ const schema = z.object({
   RATE_LIMIT_BURST: positiveInteger.default(2000),
   MAX_CONNECTIONS: positiveInteger.optional(),
   SYNC_WRITES: flag.default(true),
-  DATABASE_URL: notYetSupported,
-  REDIS_URL: notYetSupported,
+  DATABASE_URL: serviceUrl(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database'),
+  REDIS_URL: serviceUrl(['redis:', 'rediss:'], 'redis://host:6379'),
+  REDIS_PREFIX: z.string().min(1).max(100).default('tandem:'),
 })
 
 export type Config = z.infer<typeof schema>
+
+/** Variables never echoed in an error: they may hold secrets (URLs hold passwords). */
+const SECRET = new Set(['AUTH_SECRET', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL'])
 
 /** A configuration variable has a bad value; the message is one line naming it. */
 export class ConfigError extends Error {
@@ -90,10 +101,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (!result.success) {
     const issue = result.error.issues[0]!
     const name = String(issue.path[0])
-    const shown = name === 'AUTH_SECRET' || name === 'METRICS_TOKEN' ? '' : ` (got ${JSON.stringify(values[name])})`
+    const shown = SECRET.has(name) ? '' : ` (got ${JSON.stringify(values[name])})`
     throw new ConfigError(`${name} ${issue.message}${shown}`)
   }
   const config = result.data
+  if (config.REDIS_URL !== undefined && config.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      'REDIS_URL needs DATABASE_URL: instances that share updates must share one store (set DATABASE_URL to a Postgres URL)',
+    )
+  }
   if (config.NODE_ENV === 'production' && config.AUTH_SECRET === undefined && !config.ALLOW_ANONYMOUS) {
     throw new ConfigError(
       'AUTH_SECRET is required when NODE_ENV=production (set ALLOW_ANONYMOUS=true to run without tokens)',

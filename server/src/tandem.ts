@@ -7,6 +7,8 @@ import { createApp } from './app.js'
 import type { Authenticator } from './auth/authenticator.js'
 import { OpenAuthenticator } from './auth/open-authenticator.js'
 import type { ShareTokens } from './auth/share-tokens.js'
+import type { Bus } from './bus/bus.js'
+import { MemoryHub } from './bus/memory-bus.js'
 import { CloseCode } from './close-codes.js'
 import { ConnectionGuard, defaultMaxConnections } from './connection-guard.js'
 import { ConversionPool } from './content/conversion-pool.js'
@@ -14,11 +16,20 @@ import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
 import { QueueBudget } from './connections/queue-budget.js'
 import { SendBudget } from './connections/send-budget.js'
-import { RoomRegistry } from './room-registry.js'
+import { RoomRegistry } from './room/room-registry.js'
 import { WebSocketGateway } from './websocket-gateway.js'
 
 export interface TandemOptions {
   readonly store: DocumentStore
+  /**
+   * Fan-out to other instances, opened already (REDIS_URL); `stop()` closes it. Without it
+   * the instance is alone (a bus with nobody on the other end).
+   */
+  readonly bus?: Bus
+  /** How long a room retries a write while the store is unreachable (default 60 s). */
+  readonly storeRetryMs?: number
+  /** With a shared store: how often loaded documents are checked for missed changes (default 2 s). */
+  readonly catchUpIntervalMs?: number
   readonly logger: Logger
   readonly host: string
   readonly port: number
@@ -76,6 +87,7 @@ export interface Tandem {
   readonly url: string
   readonly port: number
   readonly registry: RoomRegistry
+  readonly bus: Bus
   readonly gateway: WebSocketGateway
   readonly metrics: Metrics
   /** Stops accepting, flushes every write, closes sockets with 1001 and the store. */
@@ -87,8 +99,13 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   const { store, logger } = options
   const metrics = new Metrics({ defaultMetrics: options.processMetrics ?? false })
   const authenticator = options.authenticator ?? new OpenAuthenticator()
+  const bus = options.bus ?? new MemoryHub().bus()
+  if (options.bus === undefined) await bus.open()
   const registry = new RoomRegistry({
     store,
+    bus,
+    storeRetryMs: options.storeRetryMs,
+    catchUpIntervalMs: options.catchUpIntervalMs,
     logger,
     metrics,
     unloadDelayMs: options.unloadDelayMs,
@@ -129,6 +146,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   })
   const app = createApp({
     store,
+    bus,
     registry,
     authenticator,
     metrics,
@@ -179,6 +197,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     url,
     port,
     registry,
+    bus,
     gateway,
     metrics,
     stop: () => {
@@ -188,6 +207,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
         await conversions.close()
         await registry.close()
         gateway.close(CloseCode.goingAway)
+        await bus.close()
         await store.close()
         server.closeAllConnections()
         await closed

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Authenticator } from '../auth/authenticator.js'
 import type { Metrics } from '../metrics.js'
-import type { RoomRegistry } from '../room-registry.js'
+import type { RoomRegistry } from '../room/room-registry.js'
 import type { QueueBudget } from './queue-budget.js'
 import type { SendBudget } from './send-budget.js'
 

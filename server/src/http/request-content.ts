@@ -10,7 +10,7 @@ import {
 import type { ConversionJob, ConversionResult } from '../content/conversion-jobs.js'
 import type { ConversionPool } from '../content/conversion-pool.js'
 import type { Format, ImportKind } from '../content/format-names.js'
-import type { Room } from '../room.js'
+import type { Room } from '../room/room.js'
 import { ApiError } from './api-error.js'
 
 /** How request content is converted: on the pool's workers, text bodies no larger than a cap. */

@@ -1,6 +1,6 @@
-import { CloseCode } from './close-codes.js'
-import type { AwarenessEntry } from './protocol/messages.js'
-import { ProtocolError } from './protocol/messages.js'
+import { CloseCode } from '../close-codes.js'
+import type { AwarenessEntry } from '../protocol/messages.js'
+import { ProtocolError } from '../protocol/messages.js'
 
 /**
  * How long a removal is remembered. Until then an older state of the removed client (a
@@ -46,12 +46,13 @@ export class Presence<Owner> {
   /**
    * Applies entries sent by `owner`; returns those that changed something. Throws a
    * ProtocolError (1008), applying nothing, when a state is too large or the owner would
-   * show more than MAX_CLIENTS_PER_OWNER clients.
+   * show more than MAX_CLIENTS_PER_OWNER clients. A `trusted` owner (another instance,
+   * which checked its clients' states) is not limited.
    */
-  apply(owner: Owner, entries: readonly AwarenessEntry[]): AwarenessEntry[] {
+  apply(owner: Owner, entries: readonly AwarenessEntry[], { trusted = false } = {}): AwarenessEntry[] {
     this.#forgetOldRemovals()
     const changes = entries.filter((entry) => this.#changes(entry))
-    this.#checkLimits(owner, changes)
+    if (!trusted) this.#checkLimits(owner, changes)
     for (const entry of changes) this.#set(entry, owner)
     return changes
   }
@@ -73,6 +74,18 @@ export class Presence<Owner> {
       stale.push(clientId)
     }
     return this.#remove(stale)
+  }
+
+  /** The current states of the clients these owners show. */
+  statesOf(owners: Iterable<Owner>): AwarenessEntry[] {
+    const states: AwarenessEntry[] = []
+    for (const owner of owners) {
+      for (const clientId of this.#owners.get(owner) ?? []) {
+        const entry = this.#entries.get(clientId)
+        if (entry?.state != null) states.push(entry)
+      }
+    }
+    return states
   }
 
   /** The clients that currently have a state. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as Y from 'yjs'
-import { CloseCode } from './close-codes.js'
+import { CloseCode } from '../close-codes.js'
 import {
   closed,
   connectProvider,
@@ -10,9 +10,9 @@ import {
   openRawSocket,
   synced,
   when,
-} from './test-support/clients.js'
-import { ControlledStore } from './test-support/controlled-store.js'
-import { startTestServer } from './test-support/server.js'
+} from '../test-support/clients.js'
+import { ControlledStore } from '../test-support/controlled-store.js'
+import { startTestServer } from '../test-support/server.js'
 
 async function storedText(store: ControlledStore, name: string): Promise<string> {
   const doc = new Y.Doc()

@@ -1,12 +1,17 @@
 import { DocumentDeletedError, type DocumentStore } from '@tandem/persistence/document-store'
+import { isSharedStore } from '@tandem/persistence/shared-store'
 import type { Logger } from 'pino'
-import { CloseCode } from './close-codes.js'
-import type { Metrics } from './metrics.js'
-import type { Peer } from './peer.js'
-import { Room } from './room.js'
+import type { Bus, BusMessage, InstanceId } from '../bus/bus.js'
+import { CloseCode } from '../close-codes.js'
+import type { Metrics } from '../metrics.js'
+import type { Peer } from '../peer.js'
+import { BUS_ORIGIN } from './origin.js'
+import { type LoadedDocument, Room } from './room.js'
 
 export interface RoomRegistryOptions {
   readonly store: DocumentStore
+  /** Fan-out to and from the other instances (a lone local bus for one instance). */
+  readonly bus: Bus
   readonly logger: Logger
   /** How long an empty room stays loaded, in milliseconds. */
   readonly unloadDelayMs: number
@@ -17,6 +22,13 @@ export interface RoomRegistryOptions {
   readonly versionRetention?: number
   /** The rooms' clock (versions, presence expiry); `Date.now` by default. */
   readonly now?: () => number
+  /** How long a room retries a write while the store is unreachable. */
+  readonly storeRetryMs?: number
+  /**
+   * With a shared store: how often loaded documents are checked for revisions this instance
+   * missed (default 2 s), so instances converge even when the bus dropped messages.
+   */
+  readonly catchUpIntervalMs?: number
 }
 
 /** What a room retired at shutdown does after its flush: nothing (no compaction at shutdown). */
@@ -32,7 +44,7 @@ const serverPeer = (): Peer => ({
 
 type Entry =
   | { readonly state: 'loading', readonly room: Promise<Room> }
-  | { readonly state: 'ready', readonly room: Room, timer: NodeJS.Timeout | null }
+  | { readonly state: 'ready', readonly room: Room, timer: NodeJS.Timeout | null, readonly unsubscribe: () => void }
   | { readonly state: 'unloading', readonly done: Promise<void> }
 
 /** A document could not be loaded; its joiners are closed with 1011. */
@@ -55,14 +67,25 @@ export class RegistryClosedError extends Error {
  * One room per loaded document. The first joiner starts the load and later joiners share
  * it; an empty room is unloaded (its writes flushed, a compaction queued) after a delay,
  * and a joiner arriving while it unloads waits and gets the document loaded afresh.
+ *
+ * Each loaded room listens to the bus for its document. With a shared store, rooms catch
+ * up from the store on what the bus dropped: when the bus comes back, every
+ * `catchUpIntervalMs`, and before the HTTP API reads or writes a document.
  */
 export class RoomRegistry {
   readonly #entries = new Map<string, Entry>()
   readonly #options: RoomRegistryOptions
+  readonly #catchUpTimer: NodeJS.Timeout | null = null
+  #catchingUp = false
   #closed = false
 
   constructor(options: RoomRegistryOptions) {
     this.#options = options
+    options.bus.on('instanceDown', (instance) => this.#forgetInstance(instance))
+    options.bus.on('resync', () => this.#resync())
+    if (isSharedStore(options.store)) {
+      this.#catchUpTimer = setInterval(() => void this.#catchUpAll(), options.catchUpIntervalMs ?? 2_000).unref()
+    }
   }
 
   /** Documents loaded, loading or unloading. */
@@ -110,6 +133,8 @@ export class RoomRegistry {
     const peer = serverPeer()
     const room = await this.join(name, peer)
     try {
+      // What another instance acknowledged before this request began is here before it runs.
+      await room.catchUp()
       return await work(room)
     } finally {
       room.leave(peer)
@@ -154,6 +179,7 @@ export class RoomRegistry {
       else await entry.done
     }
     if (failure !== undefined) throw failure
+    this.#options.bus.publish(name, { type: 'deleted' })
   }
 
   /** A deleted document is created again on purpose (HTTP create or replace): clears its tombstone. */
@@ -167,6 +193,7 @@ export class RoomRegistry {
   /** Flushes every room, closes its peers with 1001 and unloads it, compacting nothing. */
   async close(): Promise<void> {
     this.#closed = true
+    if (this.#catchUpTimer !== null) clearInterval(this.#catchUpTimer)
     const pending: Array<Promise<unknown>> = []
     for (const [name, entry] of this.#entries) {
       if (entry.state === 'ready') pending.push(this.#retire(name, entry, CloseCode.goingAway, flushOnly))
@@ -181,14 +208,19 @@ export class RoomRegistry {
   }
 
   #load(name: string): Entry {
-    const { store, logger, metrics } = this.#options
-    const room = store.load(name).then(async (state) => {
-      if (state === null && (await store.isDeleted(name))) throw new DocumentDeletedError(name, 'open')
-      return state
+    const { store, bus, logger, metrics } = this.#options
+    const read: Promise<LoadedDocument> = isSharedStore(store)
+      ? store.loadAtRevision(name)
+      : store.load(name).then((state) => ({ state, revision: null }))
+    const room = read.then(async (loaded) => {
+      if (loaded.state === null && (await store.isDeleted(name))) throw new DocumentDeletedError(name, 'open')
+      return loaded
     }).then(
       (state) => {
         const loaded = new Room(name, state, {
           store,
+          bus,
+          storeRetryMs: this.#options.storeRetryMs,
           logger,
           metrics,
           versionIntervalMs: this.#options.versionIntervalMs,
@@ -197,8 +229,13 @@ export class RoomRegistry {
           onEmpty: (empty) => this.#scheduleUnload(empty),
           onFailed: (failed) => this.#forget(failed),
         })
-        this.#entries.set(name, { state: 'ready', room: loaded, timer: null })
+        const unsubscribe = bus.subscribe(name, (message, from) => this.#fromBus(loaded, message, from))
+        this.#entries.set(name, { state: 'ready', room: loaded, timer: null, unsubscribe })
         metrics.rooms.inc()
+        // Others publish their clients' presence; and anything stored while this room
+        // subscribed (the subscription is not instant) is read back.
+        bus.publish(name, { type: 'query-awareness' })
+        this.#catchUp(loaded)
         return loaded
       },
       (cause: unknown) => {
@@ -242,6 +279,7 @@ export class RoomRegistry {
     then: () => Promise<void>,
   ): Promise<void> {
     if (entry.timer !== null) clearTimeout(entry.timer)
+    entry.unsubscribe()
     const { room } = entry
     const done = (async () => {
       try {
@@ -249,7 +287,9 @@ export class RoomRegistry {
         room.closePeers(code)
         await then()
       } catch (error) {
-        this.#options.logger.error({ err: error, document: name }, 'could not flush the document')
+        if (!(error instanceof DocumentDeletedError)) {
+          this.#options.logger.error({ err: error, document: name }, 'could not flush the document')
+        }
         room.closePeers(CloseCode.internalError)
       } finally {
         room.destroy()
@@ -265,9 +305,89 @@ export class RoomRegistry {
     const entry = this.#entries.get(room.name)
     if (entry?.state === 'ready' && entry.room === room) {
       if (entry.timer !== null) clearTimeout(entry.timer)
+      entry.unsubscribe()
       this.#entries.delete(room.name)
       this.#options.metrics.rooms.dec()
       room.destroy()
+    }
+  }
+
+  /** A message another instance published about a loaded document. */
+  #fromBus(room: Room, message: BusMessage, from: InstanceId): void {
+    try {
+      switch (message.type) {
+        case 'update':
+          room.applyReplicated(message.update, BUS_ORIGIN, message.revision)
+          break
+        case 'awareness':
+          room.receiveRemoteAwareness(from, message.update)
+          break
+        case 'query-awareness':
+          room.publishPresence()
+          break
+        case 'deleted':
+          this.#deletedElsewhere(room)
+          break
+      }
+    } catch (error) {
+      // One instance's bad message must not reach the others' clients; the store has the truth.
+      this.#options.logger.warn({ err: error, document: room.name, from, type: message.type }, 'a bus message could not be applied')
+      this.#catchUp(room)
+    }
+  }
+
+  /** Another instance deleted the document: its clients here are closed with 4404 and it is unloaded. */
+  #deletedElsewhere(room: Room): void {
+    const entry = this.#entries.get(room.name)
+    if (entry?.state !== 'ready' || entry.room !== room) return
+    room.closePeers(CloseCode.documentDeleted)
+    void this.#retire(room.name, entry, CloseCode.documentDeleted, flushOnly)
+  }
+
+  #forgetInstance(instance: InstanceId): void {
+    for (const entry of this.#entries.values()) {
+      if (entry.state === 'ready') entry.room.forgetInstance(instance)
+    }
+  }
+
+  /** The bus is back after an outage: catch up, and exchange presence again. */
+  #resync(): void {
+    const { bus } = this.#options
+    for (const [name, entry] of this.#entries) {
+      if (entry.state !== 'ready') continue
+      this.#catchUp(entry.room)
+      entry.room.publishPresence()
+      bus.publish(name, { type: 'query-awareness' })
+    }
+  }
+
+  #catchUp(room: Room): void {
+    room.catchUp().catch((error: unknown) => {
+      this.#options.logger.warn({ err: error, document: room.name }, 'catching up from the store failed; retried later')
+    })
+  }
+
+  /**
+   * Compares the store's revision of every loaded document with the room's, in one query,
+   * and catches up those behind; a document gone from the store was deleted elsewhere.
+   */
+  async #catchUpAll(): Promise<void> {
+    const { store } = this.#options
+    if (this.#catchingUp || !isSharedStore(store)) return
+    const rooms = [...this.#entries.values()].flatMap((entry) => (entry.state === 'ready' ? [entry.room] : []))
+    if (rooms.length === 0) return
+    this.#catchingUp = true
+    try {
+      const revisions = await store.revisions(rooms.map((room) => room.name))
+      for (const room of rooms) {
+        const revision = revisions.get(room.name)
+        if (revision !== undefined && revision > (room.revision ?? 0)) this.#catchUp(room)
+        else if (revision === undefined && room.hasContent && (await store.isDeleted(room.name))) this.#deletedElsewhere(room)
+      }
+    } catch (error) {
+      this.#options.logger.warn({ err: error }, 'could not read revisions from the store; retried later')
+    } finally {
+      this.#catchingUp = false
     }
   }
 }

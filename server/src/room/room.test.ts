@@ -2,14 +2,15 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { pino } from 'pino'
 import * as Y from 'yjs'
-import { CloseCode } from './close-codes.js'
-import { Metrics } from './metrics.js'
-import { readAwarenessUpdate, writeAwarenessUpdate } from './protocol/yjs-payloads.js'
-import { ProtocolError } from './protocol/messages.js'
-import { MAX_TYPE_DEPTH } from './protocol/update-shape.js'
+import { CloseCode } from '../close-codes.js'
+import { Metrics } from '../metrics.js'
+import { readAwarenessUpdate, writeAwarenessUpdate } from '../protocol/yjs-payloads.js'
+import { ProtocolError } from '../protocol/messages.js'
+import { MAX_TYPE_DEPTH } from '../protocol/update-shape.js'
+import { MemoryHub } from '../bus/memory-bus.js'
 import { Room } from './room.js'
-import { ControlledStore } from './test-support/controlled-store.js'
-import { MemoryPeer } from './test-support/memory-peer.js'
+import { ControlledStore } from '../test-support/controlled-store.js'
+import { MemoryPeer } from '../test-support/memory-peer.js'
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 const settle = async () => {
@@ -18,8 +19,9 @@ const settle = async () => {
 
 function createRoom(store = new ControlledStore(), state: Uint8Array | null = null, now?: () => number) {
   const events = { empty: 0, failed: 0 }
-  const room = new Room('room-test', state, {
+  const room = new Room('room-test', { state, revision: null }, {
     store,
+    bus: new MemoryHub().bus(),
     now,
     logger: pino({ level: 'silent' }),
     metrics: new Metrics({ defaultMetrics: false }),

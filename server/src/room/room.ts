@@ -1,18 +1,27 @@
-import type { DocumentStore, VersionInfo } from '@tandem/persistence/document-store'
+import { type DocumentStore, DocumentDeletedError, type VersionInfo } from '@tandem/persistence/document-store'
 import { mergeAll } from '@tandem/persistence/merge'
+import { isSharedStore } from '@tandem/persistence/shared-store'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
-import { CloseCode, reasonFor } from './close-codes.js'
-import type { Metrics } from './metrics.js'
-import type { Peer } from './peer.js'
+import type { Bus, InstanceId } from '../bus/bus.js'
+import { CloseCode, reasonFor } from '../close-codes.js'
+import type { Metrics } from '../metrics.js'
+import type { Peer } from '../peer.js'
+import type { AwarenessEntry, ClientMessage, ServerMessage } from '../protocol/messages.js'
+import { ProtocolError } from '../protocol/messages.js'
+import { addedTypeDepth, type DecodedUpdate, isContainedIn, MAX_TYPE_DEPTH } from '../protocol/update-shape.js'
+import { decodeUpdate, readAwarenessUpdate, writeAwarenessUpdate } from '../protocol/yjs-payloads.js'
+import { broadcast, frameCache, send } from './frame-cache.js'
+import { API_ORIGIN, type ChangeOrigin, LOAD_ORIGIN, type ReplicatedOrigin } from './origin.js'
 import { Presence } from './presence.js'
-import type { AwarenessEntry, ClientMessage, ServerMessage } from './protocol/messages.js'
-import { ProtocolError } from './protocol/messages.js'
-import { addedTypeDepth, type DecodedUpdate, isContainedIn, MAX_TYPE_DEPTH } from './protocol/update-shape.js'
-import { decodeUpdate, writeAwarenessUpdate } from './protocol/yjs-payloads.js'
+import { RevisionTracker } from './revisions.js'
+import { VersionPolicy } from './version-policy.js'
+import { type Batch, WritePipeline } from './write-pipeline.js'
 
 export interface RoomOptions {
   readonly store: DocumentStore
+  /** Where stored updates and local presence are published for the other instances. */
+  readonly bus: Bus
   readonly logger: Logger
   /** Called when the last peer has left. */
   readonly onEmpty: (room: Room) => void
@@ -25,6 +34,14 @@ export interface RoomOptions {
   readonly versionRetention?: number
   /** The clock of the version policy and of presence expiry; `Date.now` by default. */
   readonly now?: () => number
+  /** How long a write is retried while the store is unreachable (default 60 s); then the room closes. */
+  readonly storeRetryMs?: number
+}
+
+/** What a room starts from: the stored state, and its revision when the store is shared. */
+export interface LoadedDocument {
+  readonly state: Uint8Array | null
+  readonly revision: number | null
 }
 
 /** A read-only client sending this many changes is closed (1008): it will never stop. */
@@ -35,56 +52,78 @@ const PRESENCE_SWEEP_MS = 5_000
 const STORED: ServerMessage = { type: 'sync-status', applied: true }
 const REFUSED: ServerMessage = { type: 'sync-status', applied: false }
 
-/** Updates received in one event-loop turn, written to the store as one append. */
-interface Batch {
-  readonly updates: Uint8Array[]
-  readonly senders: Array<Peer | null>
-  /** Run once the batch is durable, or with the error when it could not be stored. */
-  readonly waiters: Array<(error?: unknown) => void>
+/** Another instance, as the owner of its clients' presence states here. */
+interface RemoteInstance {
+  readonly instance: InstanceId
+}
+
+/** A peer's own state in the room. */
+interface PeerState {
+  /** Updates it sent that its read-only token may not make. */
+  refused: number
+  readonly origin: ChangeOrigin
 }
 
 /**
- * One loaded document and everyone connected to it.
+ * One loaded document and everyone connected to it on this instance.
  *
  * Write before relay: an update is applied to the document at once, but relayed to the
- * other peers only after the store has it. Updates of one turn are merged into one store
- * write and one relayed message. Sync replies wait for the same write, so no peer ever
- * sees content the store might not have.
+ * other peers, and published to the other instances, only after the store has it. Updates
+ * of one turn are merged into one store write and one relayed message. Sync replies wait
+ * for the same write, so no peer ever sees content the store might not have. What other
+ * instances stored arrives over the bus (or is read back from a shared store when the bus
+ * dropped it) and is relayed to the peers here, never stored or published again.
  */
 export class Room {
   readonly doc: Y.Doc
   readonly #store: DocumentStore
   readonly #logger: Logger
   readonly #options: RoomOptions
-  /** Everyone here, with how many updates each sent that a read-only token may not make. */
-  readonly #peers = new Map<Peer, { refused: number }>()
-  readonly #presence: Presence<Peer>
+  readonly #peers = new Map<Peer, PeerState>()
+  readonly #presence: Presence<Peer | RemoteInstance>
+  readonly #remotes = new Map<InstanceId, RemoteInstance>()
   #presenceSweep: NodeJS.Timeout | null = null
-  readonly #now: () => number
-  #pending: Batch | null = null
-  #writing: Batch | null = null
-  #scheduled = false
-  #failure: unknown = undefined
-  #changedSinceVersion = false
+  readonly #pipeline: WritePipeline<Peer | null>
+  readonly #versions: VersionPolicy
+  /** With a shared store: which of the document's revisions this room has. */
+  readonly #revisions: RevisionTracker | null
   /** The whole state, encoded, and its sync step 2 frames by encoder id; reset on change. */
   #fullState: Uint8Array | null = null
   #fullStateFrames = new Map<string, Uint8Array | null>()
-  #savingVersion = false
-  #lastVersionAt: number
 
   constructor(
     readonly name: string,
-    state: Uint8Array | null,
+    loaded: LoadedDocument,
     options: RoomOptions,
   ) {
     this.doc = new Y.Doc({ gc: true })
-    if (state !== null) Y.applyUpdate(this.doc, state, 'load')
+    if (loaded.state !== null) Y.applyUpdate(this.doc, loaded.state, LOAD_ORIGIN)
     this.#store = options.store
     this.#logger = options.logger
     this.#options = options
-    this.#now = options.now ?? Date.now
-    this.#presence = new Presence<Peer>(this.#now)
-    this.#lastVersionAt = this.#now()
+    const now = options.now ?? Date.now
+    this.#presence = new Presence(now)
+    this.#revisions = loaded.revision === null ? null : new RevisionTracker(loaded.revision)
+    this.#versions = new VersionPolicy({
+      intervalMs: options.versionIntervalMs,
+      now,
+      save: () => this.saveVersion(null, null),
+      logger: options.logger,
+      document: name,
+    })
+    const store = options.store
+    this.#pipeline = new WritePipeline<Peer | null>({
+      write: isSharedStore(store)
+        ? (merged) => store.appendAt(name, [merged])
+        : (merged) => store.append(name, [merged]).then(() => null),
+      stored: (batch, merged, revision) => this.#stored(batch, merged, revision),
+      failed: (error, relaying) => this.#failed(error, relaying),
+      retryForMs: options.storeRetryMs ?? 60_000,
+      retrying: (error, delayMs) => this.#logger.warn(
+        { err: error, document: name, delayMs },
+        'the store is unreachable; the write is retried (nothing is acknowledged meanwhile)',
+      ),
+    })
   }
 
   /** Whether anything was ever written to the document (an empty room is just a meeting place). */
@@ -94,6 +133,11 @@ export class Room {
 
   get peerCount(): number {
     return this.#peers.size
+  }
+
+  /** With a shared store, every revision of the document up to this one is applied here; else null. */
+  get revision(): number | null {
+    return this.#revisions?.seen ?? null
   }
 
   /** The names people here show in their presence (`user.name`), for the document list. */
@@ -112,24 +156,26 @@ export class Room {
 
   /** Adds a peer and opens the sync handshake with it. */
   join(peer: Peer): void {
-    if (this.#failure !== undefined) {
+    if (this.#pipeline.failure !== undefined) {
       peer.close(CloseCode.internalError, reasonFor(CloseCode.internalError))
       return
     }
-    this.#peers.set(peer, { refused: 0 })
-    this.#send(peer, { type: 'sync-step-1', stateVector: Y.encodeStateVector(this.doc) })
+    this.#peers.set(peer, { refused: 0, origin: { type: 'client', peer } })
+    send(peer, { type: 'sync-step-1', stateVector: Y.encodeStateVector(this.doc) })
     const present = this.#presence.current()
     if (present.length > 0) {
-      this.#send(peer, { type: 'awareness', update: writeAwarenessUpdate(present) })
+      send(peer, { type: 'awareness', update: writeAwarenessUpdate(present) })
     }
   }
 
-  /** Removes a peer and its presence. */
+  /** Removes a peer and its presence, here and on the other instances. */
   leave(peer: Peer): void {
     if (!this.#peers.delete(peer)) return
     const removed = this.#presence.leave(peer)
     if (removed.length > 0) {
-      this.#broadcast({ type: 'awareness', update: writeAwarenessUpdate(removed) }, peer)
+      const update = writeAwarenessUpdate(removed)
+      broadcast(this.#peers.keys(), { type: 'awareness', update }, peer)
+      this.#options.bus.publish(this.name, { type: 'awareness', update })
     }
     if (this.#peers.size === 0) this.#options.onEmpty(this)
   }
@@ -141,13 +187,15 @@ export class Room {
   expirePresence(): void {
     const removed = this.#presence.expire()
     if (removed.length > 0) {
-      this.#broadcast({ type: 'awareness', update: writeAwarenessUpdate(removed) }, null)
+      broadcast(this.#peers.keys(), { type: 'awareness', update: writeAwarenessUpdate(removed) }, null)
     }
   }
 
   /** Handles one decoded message from a peer that has joined. */
   receive(peer: Peer, message: ClientMessage): void {
-    if (this.#failure !== undefined || !this.#peers.has(peer)) return
+    if (this.#pipeline.failure !== undefined) return
+    const state = this.#peers.get(peer)
+    if (state === undefined) return
     switch (message.type) {
       case 'sync-step-1': {
         // A joiner with nothing gets the whole state: encoded once and shared until the next
@@ -156,32 +204,29 @@ export class Room {
           this.#fullState ??= Y.encodeStateAsUpdate(this.doc)
           const state = this.#fullState
           const frames = this.#fullStateFrames
-          this.#afterDurable((error) => {
+          this.#pipeline.afterDurable((error) => {
             if (error === undefined) this.#sendFullState(peer, state, frames)
           })
           break
         }
         const update = Y.encodeStateAsUpdate(this.doc, message.stateVector)
-        this.#afterDurable((error) => {
-          if (error === undefined) this.#send(peer, { type: 'sync-step-2', update })
+        this.#pipeline.afterDurable((error) => {
+          if (error === undefined) send(peer, { type: 'sync-step-2', update })
         })
         break
       }
       case 'update':
-        if (peer.canWrite) this.#apply(peer, message.update, message.decoded)
-        else this.#dropReadOnly(peer, message.update, message.decoded)
+        if (peer.canWrite) this.#apply(peer, state.origin, message.update, message.decoded)
+        else this.#dropReadOnly(peer, state, message.update, message.decoded)
         break
       case 'awareness':
         this.#receiveAwareness(peer, message.update, message.entries)
         break
       case 'query-awareness':
-        this.#send(peer, {
-          type: 'awareness',
-          update: writeAwarenessUpdate(this.#presence.current()),
-        })
+        send(peer, { type: 'awareness', update: writeAwarenessUpdate(this.#presence.current()) })
         break
       case 'stateless':
-        this.#broadcast({ type: 'stateless', payload: message.payload }, peer)
+        broadcast(this.#peers.keys(), { type: 'stateless', payload: message.payload }, peer)
         break
     }
   }
@@ -202,8 +247,72 @@ export class Room {
   /** Merges a Yjs update into the document on the server's behalf; resolves once stored. */
   applyUpdate(update: Uint8Array): Promise<void> {
     this.#assertUsable()
-    this.#apply(null, update)
+    this.#apply(null, API_ORIGIN, update)
     return this.flush()
+  }
+
+  /**
+   * Applies a change another instance stored (`bus`) or one read back from the shared store
+   * (`load`), and relays to the peers here what it added. `revision` is where the store has it.
+   */
+  applyReplicated(update: Uint8Array, origin: ReplicatedOrigin, revision: number | null = null): void {
+    if (this.#pipeline.failure !== undefined) return
+    const added: Uint8Array[] = []
+    const collect = (change: Uint8Array) => added.push(change)
+    // Only while applying: a listener makes Yjs encode every transaction, clients' included.
+    this.doc.on('update', collect)
+    try {
+      Y.applyUpdate(this.doc, update, origin)
+    } finally {
+      this.doc.off('update', collect)
+    }
+    if (revision !== null) this.#revisions?.mark(revision)
+    if (added.length === 0) return
+    this.#stateChanged()
+    broadcast(this.#peers.keys(), { type: 'update', update: added.length === 1 ? added[0]! : mergeAll(added) }, null)
+  }
+
+  /**
+   * With a shared store: applies what other instances stored that this room has not seen
+   * (their bus messages may have been dropped). Nothing to do with a store of one instance.
+   */
+  async catchUp(): Promise<void> {
+    const store = this.#store
+    const revisions = this.#revisions
+    if (revisions === null || !isSharedStore(store) || this.#pipeline.failure !== undefined) return
+    const { update, revision } = await store.changesSince(this.name, revisions.seen)
+    if (update !== null) this.applyReplicated(update, LOAD_ORIGIN)
+    revisions.reach(revision)
+  }
+
+  /** Presence states another instance's clients set (published there), relayed to the peers here. */
+  receiveRemoteAwareness(from: InstanceId, update: Uint8Array): void {
+    let owner = this.#remotes.get(from)
+    if (owner === undefined) this.#remotes.set(from, (owner = { instance: from }))
+    const entries = readAwarenessUpdate(update)
+    // Checked against the limits on the instance the clients are connected to.
+    const applied = this.#presence.apply(owner, entries, { trusted: true })
+    if (applied.length === 0) return
+    this.#presenceSweep ??= setInterval(() => this.expirePresence(), PRESENCE_SWEEP_MS).unref()
+    const relayed = applied.length === entries.length ? update : writeAwarenessUpdate(applied)
+    broadcast(this.#peers.keys(), { type: 'awareness', update: relayed }, null)
+  }
+
+  /** Another instance stopped: its clients leave everyone's presence here. */
+  forgetInstance(instance: InstanceId): void {
+    const owner = this.#remotes.get(instance)
+    if (owner === undefined) return
+    this.#remotes.delete(instance)
+    const removed = this.#presence.leave(owner)
+    if (removed.length > 0) {
+      broadcast(this.#peers.keys(), { type: 'awareness', update: writeAwarenessUpdate(removed) }, null)
+    }
+  }
+
+  /** Publishes the presence of the clients here (asked by a newcomer, or after a bus outage). */
+  publishPresence(): void {
+    const local = this.#presence.statesOf(this.#peers.keys())
+    if (local.length > 0) this.#options.bus.publish(this.name, { type: 'awareness', update: writeAwarenessUpdate(local) })
   }
 
   /**
@@ -216,8 +325,7 @@ export class Room {
     { kept = false }: { readonly kept?: boolean } = {},
   ): Promise<VersionInfo> {
     await this.flush()
-    this.#changedSinceVersion = false
-    this.#lastVersionAt = this.#now()
+    this.#versions.taken()
     const state = Y.encodeStateAsUpdate(this.doc)
     const retention = this.#options.versionRetention
     return this.#store.saveVersion(this.name, { label, author, state, kept }, { retention })
@@ -225,9 +333,7 @@ export class Room {
 
   /** Resolves once every update applied so far is in the store. */
   flush(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#afterDurable((error) => (error === undefined ? resolve() : reject(error)))
-    })
+    return this.#pipeline.flush()
   }
 
   /** Closes every peer; the room takes no more messages from them. */
@@ -247,13 +353,13 @@ export class Room {
    * Applies an update, unless it would nest types deeper than the conversions can hold
    * (ProtocolError, 1002: nothing applied). `decoded` is the codec's decoding, when it had one.
    */
-  #apply(sender: Peer | null, update: Uint8Array, decoded?: DecodedUpdate): void {
+  #apply(sender: Peer | null, origin: ChangeOrigin, update: Uint8Array, decoded?: DecodedUpdate): void {
     // Clients answer sync step 1 with an empty update when they have nothing new:
     // nothing to store or relay, but the sender still waits for its acknowledgement.
     if (isEmptyUpdate(update)) {
       if (sender !== null) {
-        this.#afterDurable((error) => {
-          if (error === undefined) this.#send(sender, STORED)
+        this.#pipeline.afterDurable((error) => {
+          if (error === undefined) send(sender, STORED)
         })
       }
       return
@@ -263,7 +369,7 @@ export class Room {
       throw new ProtocolError(`the update nests elements ${depth} deep; at most ${MAX_TYPE_DEPTH}`, CloseCode.protocolError)
     }
     this.#options.metrics.updates.inc()
-    Y.applyUpdate(this.doc, update, sender)
+    Y.applyUpdate(this.doc, update, origin)
     this.#enqueue(sender, update)
   }
 
@@ -279,26 +385,27 @@ export class Room {
 
   /** Adds an applied update to the next store write. */
   #enqueue(sender: Peer | null, update: Uint8Array): void {
-    this.#fullState = null
-    this.#fullStateFrames = new Map()
-    if (this.#pending === null) this.#pending = { updates: [], senders: [], waiters: [] }
-    this.#pending.updates.push(update)
-    this.#pending.senders.push(sender)
-    this.#changedSinceVersion = true
-    this.#schedule()
+    this.#stateChanged()
+    this.#versions.changed()
+    this.#pipeline.enqueue(sender, update)
   }
 
-  #dropReadOnly(peer: Peer, update: Uint8Array, decoded?: DecodedUpdate): void {
+  /** The document changed: the cached whole state is stale. */
+  #stateChanged(): void {
+    this.#fullState = null
+    this.#fullStateFrames = new Map()
+  }
+
+  #dropReadOnly(peer: Peer, state: PeerState, update: Uint8Array, decoded?: DecodedUpdate): void {
     // What the document already has is acknowledged, so a read-only client that changed
     // nothing (its sync step 2) is not left waiting; only new content counts as dropped.
     if (isEmptyUpdate(update) || isContainedIn(this.doc, decoded ?? decodeUpdate(update))) {
-      this.#send(peer, STORED)
+      send(peer, STORED)
       return
     }
     this.#options.metrics.readOnlyUpdatesDropped.inc()
     this.#logger.debug({ document: this.name }, 'dropped an update from a read-only client')
-    this.#send(peer, REFUSED)
-    const state = this.#peers.get(peer)!
+    send(peer, REFUSED)
     if (++state.refused >= MAX_REFUSED_UPDATES) {
       throw new ProtocolError('a read-only token may not send changes', CloseCode.policyViolation)
     }
@@ -308,60 +415,28 @@ export class Room {
     const applied = this.#presence.apply(peer, entries)
     if (applied.length === 0) return
     this.#presenceSweep ??= setInterval(() => this.expirePresence(), PRESENCE_SWEEP_MS).unref()
-    this.#broadcast(
-      {
-        type: 'awareness',
-        update: applied.length === entries.length ? update : writeAwarenessUpdate(applied),
-      },
-      peer,
-    )
+    const relayed = applied.length === entries.length ? update : writeAwarenessUpdate(applied)
+    broadcast(this.#peers.keys(), { type: 'awareness', update: relayed }, peer)
+    this.#options.bus.publish(this.name, { type: 'awareness', update: relayed })
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#writing !== null) return
-    this.#scheduled = true
-    setImmediate(() => this.#write())
-  }
-
-  #write(): void {
-    this.#scheduled = false
-    const batch = this.#pending
-    if (batch === null || this.#failure !== undefined) return
-    this.#pending = null
-    this.#writing = batch
-    const merged = mergeAll(batch.updates)
-    this.#store.append(this.name, [merged]).then(
-      () => this.#stored(batch, merged),
-      (error: unknown) => this.#fail(error),
-    )
-  }
-
-  /** A batch is durable: relay it, acknowledge it, wake its waiters. */
-  #stored(batch: Batch, merged: Uint8Array): void {
-    this.#writing = null
-    if (this.#failure !== undefined) return
-    try {
-      this.#relay(batch, merged)
-      for (const sender of batch.senders) if (sender !== null) this.#send(sender, STORED)
-      for (const waiter of batch.waiters) waiter()
-    } catch (error) {
-      // Peers may have seen part of the batch and not the rest: only closing the document
-      // (so everyone resyncs from the store, which has all of it) puts them back in step.
-      this.#fail(error, batch)
-      return
-    }
-    if (this.#pending !== null) this.#schedule()
-    this.#maybeSaveVersion()
+  /** A batch is durable: relay it here, acknowledge it, publish it to the other instances. */
+  #stored(batch: Batch<Peer | null>, merged: Uint8Array, revision: number | null): void {
+    this.#relay(batch, merged)
+    for (const sender of batch.senders) if (sender !== null) send(sender, STORED)
+    this.#options.bus.publish(this.name, { type: 'update', update: merged, revision })
+    if (revision !== null) this.#revisions?.mark(revision)
+    this.#versions.maybeSave()
   }
 
   /** Sends a durable batch to every peer, leaving out what each peer sent itself. */
-  #relay(batch: Batch, merged: Uint8Array): void {
+  #relay(batch: Batch<Peer | null>, merged: Uint8Array): void {
     const senders = new Set(batch.senders)
     if (senders.size === 1) {
-      this.#broadcast({ type: 'update', update: merged }, batch.senders[0] ?? null)
+      broadcast(this.#peers.keys(), { type: 'update', update: merged }, batch.senders[0] ?? null)
       return
     }
-    const everything = this.#frameCache({ type: 'update', update: merged })
+    const everything = frameCache({ type: 'update', update: merged })
     for (const peer of this.#peers.keys()) {
       if (!senders.has(peer)) {
         const frame = everything(peer)
@@ -369,87 +444,27 @@ export class Room {
         continue
       }
       const others = batch.updates.filter((_, index) => batch.senders[index] !== peer)
-      this.#send(peer, { type: 'update', update: mergeAll(others) })
+      send(peer, { type: 'update', update: mergeAll(others) })
     }
-  }
-
-  /** A version after a period of activity: changed, and the interval passed since the last. */
-  #maybeSaveVersion(): void {
-    const interval = this.#options.versionIntervalMs
-    if (!this.#changedSinceVersion || this.#savingVersion || interval === undefined) return
-    if (this.#now() - this.#lastVersionAt < interval) return
-    this.#savingVersion = true
-    this.saveVersion(null, null)
-      .catch((error: unknown) => this.#logger.error({ err: error, document: this.name }, 'automatic version failed'))
-      .finally(() => {
-        this.#savingVersion = false
-      })
   }
 
   #assertUsable(): void {
-    if (this.#failure !== undefined) throw new Error(`document ${this.name} failed to store and is closing`)
+    if (this.#pipeline.failure !== undefined) throw new Error(`document ${this.name} failed to store and is closing`)
   }
 
-  #afterDurable(callback: (error?: unknown) => void): void {
-    const batch = this.#pending ?? this.#writing
-    if (this.#failure !== undefined) callback(this.#failure)
-    else if (batch === null) callback()
-    else batch.waiters.push(callback)
-  }
-
-  /** Closes the document after a failed write, or a failure handling one (`stored`). */
-  #fail(error: unknown, stored: Batch | null = null): void {
-    if (this.#failure !== undefined) return
-    this.#failure = error ?? new Error('store write failed')
+  /** Closes the document after a failed write, or a failure relaying a stored one. */
+  #failed(error: unknown, relaying: boolean): void {
     this.#options.metrics.storeFailures.inc()
-    this.#logger.error(
-      { err: error, document: this.name },
-      stored === null ? 'store write failed; closing document' : 'relaying a stored write failed; closing document',
-    )
-    this.closePeers(CloseCode.internalError)
-    for (const batch of [stored, this.#writing, this.#pending]) {
-      for (const waiter of batch?.waiters ?? []) waiter(this.#failure)
+    const deleted = error instanceof DocumentDeletedError
+    if (deleted) this.#logger.info({ document: this.name }, 'the document was deleted elsewhere; closing it')
+    else {
+      this.#logger.error(
+        { err: error, document: this.name },
+        relaying ? 'relaying a stored write failed; closing document' : 'store write failed; closing document',
+      )
     }
-    this.#writing = null
-    this.#pending = null
+    this.closePeers(deleted ? CloseCode.documentDeleted : CloseCode.internalError)
     this.#options.onFailed(this, error)
-  }
-
-  #send(peer: Peer, message: ServerMessage): void {
-    const frame = peer.encoder.encode(message)
-    if (frame !== null) peer.send(frame)
-  }
-
-  /** Encodes `message` once per encoder and sends it to every peer but `except`. */
-  #broadcast(message: ServerMessage, except: Peer | null): void {
-    const frameFor = this.#frameCache(message)
-    for (const peer of this.#peers.keys()) {
-      if (peer === except) continue
-      const frame = frameFor(peer)
-      if (frame !== null) peer.send(frame)
-    }
-  }
-
-  /** Frames of one message by encoder id: each protocol's bytes are made once. */
-  #frameCache(message: ServerMessage): (peer: Peer) => Uint8Array | null {
-    let id: string | null = null
-    let frame: Uint8Array | null = null
-    let others: Map<string, Uint8Array | null> | null = null
-    return (peer) => {
-      const encoder = peer.encoder
-      if (id === null) {
-        id = encoder.id
-        frame = encoder.encode(message)
-      }
-      if (encoder.id === id) return frame
-      others ??= new Map()
-      let other = others.get(encoder.id)
-      if (other === undefined) {
-        other = encoder.encode(message)
-        others.set(encoder.id, other)
-      }
-      return other
-    }
   }
 }
 
