@@ -4,8 +4,15 @@
  * the source of truth, and anything the bus drops is caught up from the store.
  */
 
+import { randomUUID } from 'node:crypto'
+
 /** An instance of Tandem, as other instances know it (random per process). */
 export type InstanceId = string & { readonly __brand: 'InstanceId' }
+
+/** A fresh random instance id. */
+export function newInstanceId(): InstanceId {
+  return randomUUID() as InstanceId
+}
 
 export type BusMessage =
   /** An update the sender stored at `revision` (null when its store does not number appends). */
@@ -50,6 +57,9 @@ export interface Bus {
   subscribe(document: string, listener: BusListener): () => void
   on<E extends keyof BusEvents>(event: E, listener: BusEvents[E]): void
   status(): BusStatus
-  /** Stops announcing liveness (others forget this instance's presence at once) and disconnects. */
+  /**
+   * Stops announcing liveness and disconnects; publishes nothing more. Others get
+   * `instanceDown` for this instance at their next liveness check.
+   */
   close(): Promise<void>
 }
