@@ -9,30 +9,62 @@ import type {
 } from './document-store.js'
 import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
 import { mergeAll, replayAll } from './merge.js'
+import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
+
+interface StoredUpdate {
+  readonly update: Uint8Array
+  /** The revision of the append that stored it (of the newest append it holds, once compacted). */
+  readonly revision: number
+}
 
 interface StoredDocument {
-  updates: Uint8Array[]
+  updates: StoredUpdate[]
+  /** Appends so far; compaction keeps it. */
+  revision: number
   size: number
   updatedAt: Date
 }
 
+/**
+ * What memory stores keep: documents, versions and tombstones. Several `SharedMemoryStore`s
+ * can keep theirs in one, as server instances sharing one database do.
+ */
+export class MemoryStorage {
+  readonly documents = new Map<string, StoredDocument>()
+  readonly versions = new Map<string, Array<{ info: VersionInfo, state: Uint8Array }>>()
+  readonly tombstones = new Set<string>()
+}
+
 /** Keeps documents in process memory. For tests and throwaway servers. */
 export class MemoryStore implements DocumentStore {
-  readonly #documents = new Map<string, StoredDocument>()
-  readonly #versions = new Map<string, Array<{ info: VersionInfo, state: Uint8Array }>>()
-  readonly #tombstones = new Set<string>()
+  readonly #storage: MemoryStorage
   #closed = false
+
+  /** `storage` holds what the store keeps; a new, empty one when absent. */
+  constructor(storage: MemoryStorage = new MemoryStorage()) {
+    this.#storage = storage
+  }
 
   async load(name: string): Promise<Uint8Array | null> {
     this.#assertOpen()
-    const document = this.#documents.get(name)
+    const document = this.#storage.documents.get(name)
     if (document === undefined) return null
-    return replayAll(document.updates)
+    return replayAll(document.updates.map((stored) => stored.update))
   }
 
   async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
+    await this.#appendAt(name, updates)
+  }
+
+  /** `append`, returning the revision it got (the current one for no updates). */
+  protected async appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
+    return this.#appendAt(name, updates)
+  }
+
+  async #appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
     this.#assertOpen()
-    if (updates.length === 0) return
+    const documents = this.#storage.documents
+    if (updates.length === 0) return documents.get(name)?.revision ?? 0
     let update: Uint8Array
     try {
       update = mergeAll(updates)
@@ -42,58 +74,62 @@ export class MemoryStore implements DocumentStore {
     } catch (cause) {
       throw new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause })
     }
-    if (this.#tombstones.has(name)) throw new DocumentDeletedError(name)
-    const document = this.#documents.get(name)
+    if (this.#storage.tombstones.has(name)) throw new DocumentDeletedError(name)
+    const document = documents.get(name)
     if (document === undefined) {
-      this.#documents.set(name, {
-        updates: [update],
+      documents.set(name, {
+        updates: [{ update, revision: 1 }],
+        revision: 1,
         size: update.byteLength,
         updatedAt: new Date(),
       })
-      return
+      return 1
     }
-    document.updates.push(update)
+    document.revision += 1
+    document.updates.push({ update, revision: document.revision })
     document.size += update.byteLength
     document.updatedAt = new Date()
+    return document.revision
   }
 
   async compact(name: string): Promise<void> {
     this.#assertOpen()
-    const document = this.#documents.get(name)
+    const document = this.#storage.documents.get(name)
     if (document === undefined || document.updates.length < 2) return
-    const merged = replayAll(document.updates)
-    document.updates = [merged]
+    const merged = replayAll(document.updates.map((stored) => stored.update))
+    document.updates = [{ update: merged, revision: document.revision }]
     document.size = merged.byteLength
   }
 
   async info(name: string): Promise<DocumentInfo | null> {
     this.#assertOpen()
-    const document = this.#documents.get(name)
+    const document = this.#storage.documents.get(name)
     return document === undefined ? null : toInfo(name, document)
   }
 
   async list(): Promise<DocumentInfo[]> {
     this.#assertOpen()
-    return [...this.#documents.keys()]
+    const documents = this.#storage.documents
+    return [...documents.keys()]
       .sort()
-      .map((name) => toInfo(name, this.#documents.get(name)!))
+      .map((name) => toInfo(name, documents.get(name)!))
   }
 
   async delete(name: string): Promise<void> {
     this.#assertOpen()
-    this.#documents.delete(name)
-    this.#versions.delete(name)
-    this.#tombstones.add(name)
+    this.#storage.documents.delete(name)
+    this.#storage.versions.delete(name)
+    this.#storage.tombstones.add(name)
   }
 
   async isDeleted(name: string): Promise<boolean> {
     this.#assertOpen()
-    return this.#tombstones.has(name)
+    return this.#storage.tombstones.has(name)
   }
 
   async undelete(name: string): Promise<void> {
     this.#assertOpen()
-    this.#tombstones.delete(name)
+    this.#storage.tombstones.delete(name)
   }
 
   async saveVersion(
@@ -103,17 +139,17 @@ export class MemoryStore implements DocumentStore {
   ): Promise<VersionInfo> {
     this.#assertOpen()
     const info = newVersionInfo(version)
-    const versions = this.#versions.get(name) ?? []
+    const versions = this.#storage.versions.get(name) ?? []
     versions.push({ info, state: version.state })
     const past = new Set(versionsPastRetention(versions.map((entry) => entry.info), options.retention))
-    this.#versions.set(name, versions.filter((entry) => !past.has(entry.info)))
+    this.#storage.versions.set(name, versions.filter((entry) => !past.has(entry.info)))
     return info
   }
 
   async listVersions(name: string, { limit, before }: ListVersionsOptions = {}): Promise<VersionInfo[]> {
     this.#assertOpen()
     // Ids sort by creation, and versions are pushed in creation order.
-    const newestFirst = (this.#versions.get(name) ?? []).map((version) => version.info).reverse()
+    const newestFirst = (this.#storage.versions.get(name) ?? []).map((version) => version.info).reverse()
     const start = before === undefined ? 0 : newestFirst.findIndex((info) => info.id < before)
     if (start === -1) return []
     return newestFirst.slice(start, limit === undefined ? undefined : start + limit)
@@ -121,7 +157,7 @@ export class MemoryStore implements DocumentStore {
 
   async loadVersion(name: string, id: string): Promise<Uint8Array | null> {
     this.#assertOpen()
-    return this.#versions.get(name)?.find((version) => version.info.id === id)?.state ?? null
+    return this.#storage.versions.get(name)?.find((version) => version.info.id === id)?.state ?? null
   }
 
   async checkWritable(): Promise<void> {
@@ -132,8 +168,66 @@ export class MemoryStore implements DocumentStore {
     this.#closed = true
   }
 
+  /**
+   * The updates of `name` stored after `revision`, and the document's revision; null when
+   * the document does not exist.
+   */
+  protected updatesAfter(name: string, revision: number): { updates: Uint8Array[], revision: number } | null {
+    this.#assertOpen()
+    const document = this.#storage.documents.get(name)
+    if (document === undefined) return null
+    return {
+      updates: document.updates.filter((stored) => stored.revision > revision).map((stored) => stored.update),
+      revision: document.revision,
+    }
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new StoreError('the store is closed')
+  }
+}
+
+/**
+ * A `MemoryStore` that several in-process server instances share, as they would share
+ * Postgres: `another()` is a second store on the same storage, closed on its own.
+ */
+export class SharedMemoryStore extends MemoryStore implements SharedDocumentStore {
+  readonly shared = true
+  readonly #storage: MemoryStorage
+
+  constructor(storage: MemoryStorage = new MemoryStorage()) {
+    super(storage)
+    this.#storage = storage
+  }
+
+  /** A new store on this one's storage (another server instance's connection to it). */
+  another(): SharedMemoryStore {
+    return new SharedMemoryStore(this.#storage)
+  }
+
+  override appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
+    return super.appendAt(name, updates)
+  }
+
+  async loadAtRevision(name: string): Promise<StateAtRevision> {
+    const stored = this.updatesAfter(name, 0)
+    if (stored === null) return { state: null, revision: 0 }
+    return { state: replayAll(stored.updates), revision: stored.revision }
+  }
+
+  async revisions(names: readonly string[]): Promise<Map<string, number>> {
+    const revisions = new Map<string, number>()
+    for (const name of names) {
+      const stored = this.updatesAfter(name, Number.MAX_SAFE_INTEGER)
+      if (stored !== null) revisions.set(name, stored.revision)
+    }
+    return revisions
+  }
+
+  async changesSince(name: string, revision: number): Promise<ChangesSince> {
+    const stored = this.updatesAfter(name, revision)
+    if (stored === null || stored.updates.length === 0) return { update: null, revision }
+    return { update: mergeAll(stored.updates), revision: stored.revision }
   }
 }
 

@@ -370,16 +370,18 @@ export class PostgresStore implements SharedDocumentStore {
 
   async #loadAtRevision(operation: string, name: string): Promise<StateAtRevision> {
     return this.#use(operation, name, async () => {
-      // One statement, so the revision and the rows come from one snapshot.
-      const { rows } = await this.#pool.query<{ revision: string, data: Buffer | null }>(
-        `SELECT d.revision, u.data FROM documents d LEFT JOIN updates u ON u.name = d.name
-         WHERE d.name = $1 AND NOT d.deleted ORDER BY u.revision, u.id`,
-        [name],
-      )
-      const updates = rows.flatMap((row) => (row.data === null ? [] : [bytes(row.data)]))
-      if (rows[0] === undefined || updates.length === 0) return { state: null, revision: 0 }
-      const state = await replay(updates, () => false)
-      return { state, revision: Number(rows[0].revision) }
+      // One snapshot for the revision and the rows.
+      const read = await this.#transaction(async (client) => {
+        const { rows } = await client.query<{ revision: string }>(
+          'SELECT revision FROM documents WHERE name = $1 AND NOT deleted',
+          [name],
+        )
+        if (rows[0] === undefined) return null
+        return { revision: Number(rows[0].revision), rows: await readUpdates(client, name) }
+      }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+      if (read === undefined || read === null || read.rows.length === 0) return { state: null, revision: 0 }
+      const state = await replay(read.rows.map((row) => row.data), () => false)
+      return { state, revision: read.revision }
     })
   }
 
@@ -397,12 +399,9 @@ export class PostgresStore implements SharedDocumentStore {
         [COMPACTION_LOCK, name],
       )
       if (lock?.locked !== true) return ROLLBACK
-      const { rows } = await client.query<{ id: string, revision: string, data: Buffer }>(
-        'SELECT id, revision, data FROM updates WHERE name = $1 ORDER BY revision, id',
-        [name],
-      )
+      const rows = await readUpdates(client, name)
       if (rows.length < 2) return ROLLBACK
-      const state = await replay(rows.map((row) => bytes(row.data)), () => this.#closing)
+      const state = await replay(rows.map((row) => row.data), () => this.#closing)
       if (state === null) return ROLLBACK
       const { rows: live } = await client.query(
         'SELECT 1 FROM documents WHERE name = $1 AND NOT deleted FOR SHARE',
@@ -412,17 +411,20 @@ export class PostgresStore implements SharedDocumentStore {
       const ids = rows.map((row) => row.id)
       const { rowCount } = await client.query('DELETE FROM updates WHERE id = ANY($1::bigint[])', [ids])
       if (rowCount !== ids.length) return ROLLBACK
-      const revision = Math.max(...rows.map((row) => Number(row.revision)))
+      const revision = rows.reduce((newest, row) => Math.max(newest, row.revision), 0)
       await client.query('INSERT INTO updates (name, revision, data) VALUES ($1, $2, $3)', [name, revision, state])
       return undefined
     })
   }
 
-  async #transaction<T>(work: (client: PoolClient) => Promise<T | typeof ROLLBACK>): Promise<T | undefined> {
+  async #transaction<T>(
+    work: (client: PoolClient) => Promise<T | typeof ROLLBACK>,
+    begin = 'BEGIN',
+  ): Promise<T | undefined> {
     const client = await this.#pool.connect()
     let broken: Error | undefined
     try {
-      await client.query('BEGIN')
+      await client.query(begin)
       const result = await work(client)
       if (result === ROLLBACK) {
         await client.query('ROLLBACK')
@@ -470,6 +472,40 @@ export class PostgresStore implements SharedDocumentStore {
     if (!this.#opened) return new StoreError(`${operation} ${name}: the store is not open`)
     return null
   }
+}
+
+/** Rows of a long history are fetched this many at a time. */
+const READ_BATCH = 2000
+
+interface UpdateRow {
+  readonly id: string
+  readonly revision: number
+  readonly data: Uint8Array
+}
+
+/**
+ * A document's stored updates in revision order, read through a cursor in `client`'s
+ * transaction (one snapshot). Fetched in batches: a single result of 100,000 rows is parsed
+ * in long runs that hold up every other query's callbacks.
+ */
+async function readUpdates(client: PoolClient, name: string): Promise<UpdateRow[]> {
+  await client.query(
+    `DECLARE stored_updates NO SCROLL CURSOR FOR
+     SELECT id, revision, data FROM updates WHERE name = $1 ORDER BY revision, id`,
+    [name],
+  )
+  const updates: UpdateRow[] = []
+  for (;;) {
+    const { rows } = await client.query<{ id: string, revision: string, data: Buffer }>(
+      `FETCH FORWARD ${READ_BATCH} FROM stored_updates`,
+    )
+    for (const row of rows) {
+      updates.push({ id: row.id, revision: Number(row.revision), data: bytes(row.data) })
+    }
+    if (rows.length < READ_BATCH) break
+  }
+  await client.query('CLOSE stored_updates')
+  return updates
 }
 
 interface InfoRow {
