@@ -149,12 +149,18 @@ describe('PostgresStore on PostgreSQL', () => {
     const database = await databaseFor(t)
     const proxy = await tcpProxy(new URL(database.url))
     t.after(() => proxy.close())
-    const warnings: string[] = []
-    const store = await openStore(proxy.url, { logger: { warn: (_, message) => warnings.push(message) } })
+    let warned: (message: string) => void = () => undefined
+    const warning = new Promise<string>((resolve) => {
+      warned = resolve
+    })
+    const store = await openStore(proxy.url, { logger: { warn: (_, message) => warned(message) } })
     t.after(() => store.close())
     const { doc, updates } = editedDocument(6)
     await store.append('pg3', updates.slice(0, 3))
     await proxy.cut()
+    // The pool's idle connection broke: reported, not thrown (an 'error' event nobody hears
+    // would end the process).
+    assert.equal(await warning, 'postgres: an idle connection failed')
     await assert.rejects(store.append('pg3', updates.slice(3)), StoreUnavailableError)
     await assert.rejects(store.load('pg3'), StoreUnavailableError)
     await assert.rejects(store.checkWritable(), StoreUnavailableError)
@@ -190,6 +196,26 @@ describe('PostgresStore on PostgreSQL', () => {
     )
     assert.deepEqual(counts, { updates: 1, documents: 1, revision: 1 })
     assert.equal(await store.appendAt('pg4', updates.slice(2)), 2)
+  })
+
+  it('[PG5] a delete racing compactions on another instance leaves nothing of the document', async (t) => {
+    const database = await databaseFor(t)
+    const [a, b] = [await database.open(), await database.open()]
+    const { updates } = editedDocument(60)
+    for (let round = 0; round < 20; round++) {
+      const name = `pg5-${round}`
+      await Promise.all(updates.map((update, index) => (index % 2 === 0 ? a : b).append(name, [update])))
+      // The delete lands before, during or after a compaction's swap, depending on the round.
+      const compactions = [a.compact(name), a.compact(name), b.compact(name)]
+      for (let turn = 0; turn < round % 5; turn++) await nextTurn()
+      await b.delete(name)
+      await Promise.all(compactions)
+      await b.undelete(name)
+      assert.equal(await a.load(name), null, `round ${round}: a compaction brought content back`)
+      assert.equal(await a.info(name), null)
+    }
+    const { count } = await queryOne<{ count: number }>(database.url, 'SELECT count(*)::int AS count FROM updates', [])
+    assert.equal(count, 0)
   })
 })
 
@@ -247,6 +273,10 @@ async function tcpProxy(target: URL) {
       return port
     },
   }
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function assertSameContent(update: Uint8Array | null, expected: Y.Doc): void {

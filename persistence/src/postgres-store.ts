@@ -377,7 +377,7 @@ export class PostgresStore implements SharedDocumentStore {
           [name],
         )
         if (rows[0] === undefined) return null
-        return { revision: Number(rows[0].revision), rows: await readUpdates(client, name) }
+        return { revision: Number(rows[0].revision), rows: (await readUpdates(client, name))! }
       }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       if (read === undefined || read === null || read.rows.length === 0) return { state: null, revision: 0 }
       const state = await replay(read.rows.map((row) => row.data), () => false)
@@ -399,8 +399,9 @@ export class PostgresStore implements SharedDocumentStore {
         [COMPACTION_LOCK, name],
       )
       if (lock?.locked !== true) return ROLLBACK
-      const rows = await readUpdates(client, name)
-      if (rows.length < 2) return ROLLBACK
+      // Skipped once the store closes: closing waits for writes, not for compactions.
+      const rows = await readUpdates(client, name, () => this.#closing)
+      if (rows === null || rows.length < 2) return ROLLBACK
       const state = await replay(rows.map((row) => row.data), () => this.#closing)
       if (state === null) return ROLLBACK
       const { rows: live } = await client.query(
@@ -485,10 +486,15 @@ interface UpdateRow {
 
 /**
  * A document's stored updates in revision order, read through a cursor in `client`'s
- * transaction (one snapshot). Fetched in batches: a single result of 100,000 rows is parsed
- * in long runs that hold up every other query's callbacks.
+ * transaction (one snapshot); null when `stop` said so between batches. Fetched in batches:
+ * a single result of 100,000 rows is parsed in long runs that hold up every other query's
+ * callbacks.
  */
-async function readUpdates(client: PoolClient, name: string): Promise<UpdateRow[]> {
+async function readUpdates(
+  client: PoolClient,
+  name: string,
+  stop: () => boolean = () => false,
+): Promise<UpdateRow[] | null> {
   await client.query(
     `DECLARE stored_updates NO SCROLL CURSOR FOR
      SELECT id, revision, data FROM updates WHERE name = $1 ORDER BY revision, id`,
@@ -503,6 +509,7 @@ async function readUpdates(client: PoolClient, name: string): Promise<UpdateRow[
       updates.push({ id: row.id, revision: Number(row.revision), data: bytes(row.data) })
     }
     if (rows.length < READ_BATCH) break
+    if (stop()) return null
   }
   await client.query('CLOSE stored_updates')
   return updates
