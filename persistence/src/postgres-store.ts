@@ -387,9 +387,11 @@ export class PostgresStore implements SharedDocumentStore {
 
   /**
    * Replaces the rows read by one merged row carrying their newest revision. Appends made
-   * meanwhile have other rows, which are not touched; only the ids read are deleted (ids
-   * are not in commit order, so no range of them is). When a delete or another compaction
-   * took some of those rows first, this one rolls back and theirs stands.
+   * meanwhile have other rows, which are not touched: exactly the ids read are deleted, never
+   * a range of them, as identity values are handed out before commit and need not follow
+   * commit order. When a delete or another compaction took some of those rows first, this
+   * one rolls back and theirs stands. The FOR SHARE lock on the documents row makes a delete
+   * wait for the swap (and then delete the merged row too), or the swap see the tombstone.
    */
   #compact(name: string): Promise<void> {
     return this.#transaction(async (client) => {
