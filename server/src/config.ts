@@ -14,7 +14,7 @@ const milliseconds = z.coerce
   .int('must be an integer')
   .min(0, 'must not be negative')
 
-/** A URL with one of `protocols` (with the colon); the message never repeats the URL (it may hold a password). */
+/** A URL with one of `protocols` (colon included); errors never repeat it (it may hold a password). */
 const serviceUrl = (protocols: readonly string[], example: string) => z
   .string()
   .refine((value) => {

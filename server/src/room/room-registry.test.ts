@@ -87,6 +87,46 @@ describe('loading and unloading documents', () => {
     await server.stop()
   })
 
+  it('[RR6] while the store is unreachable a write is retried, nothing acknowledged or relayed until it is stored', async () => {
+    const store = new ControlledStore()
+    const server = await startTestServer({ store })
+    const writer = connectProvider(server.wsUrl, 'unreachable')
+    const reader = connectProvider(server.wsUrl, 'unreachable')
+    await Promise.all([synced(writer), synced(reader)])
+    let drops = 0
+    for (const provider of [writer, reader]) {
+      provider.on('status', ({ status }: { status: string }) => {
+        if (status === 'disconnected') drops++
+      })
+    }
+    store.unreachable = true
+    writer.doc.getText('text').insert(0, 'held back')
+    await eventually(() => store.unreachableAppends >= 3, 'the write was not retried')
+    assert.equal(reader.doc.getText('text').toString(), '', 'relayed before it was stored')
+    store.unreachable = false
+    await when(reader.doc, 'update', () => reader.doc.getText('text').toString() === 'held back', 'never relayed once stored', 5_000)
+    assert.equal(drops, 0, 'the clients kept their connections')
+    assert.equal(await storedText(store, 'unreachable'), 'held back')
+    disconnect(writer, reader)
+    await server.stop()
+  })
+
+  it('[RR7] a store unreachable for longer than the retry window closes the document with 1011', async () => {
+    const store = new ControlledStore()
+    const server = await startTestServer({ store, storeRetryMs: 300 })
+    const writer = connectProvider(server.wsUrl, 'gone')
+    await synced(writer)
+    const disconnected = when(writer, 'status', () => !writer.wsconnected, 'writer not closed', 5_000)
+    store.unreachable = true
+    writer.doc.getText('text').insert(0, 'kept by the client')
+    await disconnected
+    store.unreachable = false
+    // The client still has its edit and sends it again once it reconnects.
+    await eventually(async () => (await storedText(store, 'gone')) === 'kept by the client', 'never resent')
+    disconnect(writer)
+    await server.stop()
+  })
+
   it('[RR4] an idle room is unloaded after the delay and its memory released', async () => {
     const store = new ControlledStore()
     const server = await startTestServer({ store, unloadDelayMs: 20 })

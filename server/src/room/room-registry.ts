@@ -84,7 +84,8 @@ export class RoomRegistry {
     options.bus.on('instanceDown', (instance) => this.#forgetInstance(instance))
     options.bus.on('resync', () => this.#resync())
     if (isSharedStore(options.store)) {
-      this.#catchUpTimer = setInterval(() => void this.#catchUpAll(), options.catchUpIntervalMs ?? 2_000).unref()
+      const interval = options.catchUpIntervalMs ?? 2_000
+      this.#catchUpTimer = setInterval(() => void this.#catchUpAll(), interval).unref()
     }
   }
 
@@ -382,7 +383,9 @@ export class RoomRegistry {
       for (const room of rooms) {
         const revision = revisions.get(room.name)
         if (revision !== undefined && revision > (room.revision ?? 0)) this.#catchUp(room)
-        else if (revision === undefined && room.hasContent && (await store.isDeleted(room.name))) this.#deletedElsewhere(room)
+        else if (revision === undefined && room.hasContent && (await store.isDeleted(room.name))) {
+          this.#deletedElsewhere(room)
+        }
       }
     } catch (error) {
       this.#options.logger.warn({ err: error }, 'could not read revisions from the store; retried later')

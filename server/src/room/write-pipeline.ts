@@ -11,7 +11,7 @@ export interface Batch<Sender> {
 }
 
 export interface WritePipelineOptions<Sender> {
-  /** Stores one merged update; resolves with the revision it got (null: the store does not number appends). */
+  /** Stores one merged update; resolves with its revision (null: the store does not number appends). */
   readonly write: (merged: Uint8Array) => Promise<number | null>
   /** A batch is durable: relay and acknowledge it. An error thrown here fails the pipeline. */
   readonly stored: (batch: Batch<Sender>, merged: Uint8Array, revision: number | null) => void
@@ -114,7 +114,8 @@ export class WritePipeline<Sender> {
         this.#options.retrying(error, delay)
         this.#retry = setTimeout(() => {
           this.#retry = null
-          if (this.#failure === undefined) this.#attempt(batch, merged, since, Math.min(delay * 2, LONGEST_RETRY_MS))
+          if (this.#failure !== undefined) return
+          this.#attempt(batch, merged, since, Math.min(delay * 2, LONGEST_RETRY_MS))
         }, delay)
       },
     )

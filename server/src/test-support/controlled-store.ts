@@ -6,7 +6,7 @@ import type {
   SaveVersionOptions,
   VersionInfo,
 } from '@tandem/persistence/document-store'
-import { StoreError } from '@tandem/persistence/document-store'
+import { StoreError, StoreUnavailableError } from '@tandem/persistence/document-store'
 import { MemoryStore } from '@tandem/persistence/memory-store'
 
 /**
@@ -21,6 +21,10 @@ export class ControlledStore implements DocumentStore {
   failAppends = false
   /** The store cannot write: the canary of `checkWritable` fails (and so do appends). */
   failWrites = false
+  /** The store cannot be reached (a database restarting): appends reject with StoreUnavailableError. */
+  unreachable = false
+  /** Appends tried while `unreachable`. */
+  unreachableAppends = 0
   readonly appended: Uint8Array[][] = []
   #held: Array<() => void> = []
 
@@ -49,6 +53,10 @@ export class ControlledStore implements DocumentStore {
   async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
     if (this.holdAppends) await new Promise<void>((resolve) => this.#held.push(resolve))
     if (this.failAppends || this.failWrites) throw new StoreError(`append ${name}: failing on purpose`)
+    if (this.unreachable) {
+      this.unreachableAppends++
+      throw new StoreUnavailableError(`append ${name}: unreachable on purpose`)
+    }
     await this.inner.append(name, updates)
     this.appended.push([...updates])
   }
