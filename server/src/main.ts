@@ -96,7 +96,7 @@ function shutdown(signal: NodeJS.Signals): void {
 process.once('SIGTERM', shutdown)
 process.once('SIGINT', shutdown)
 
-/** The LevelDB store of DATA_DIR, opened before listening: a server that cannot store must not say so. */
+/** DATA_DIR's LevelDB store, opened before listening: a server that cannot store must not say it is up. */
 async function openLevelDb(config: Config): Promise<DocumentStore> {
   const store = new LevelDbStore(config.DATA_DIR, {
     syncWrites: config.SYNC_WRITES,
