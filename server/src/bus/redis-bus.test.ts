@@ -84,12 +84,18 @@ if (skip !== undefined) {
 
   describe('RedisBus on Redis', () => {
     const buses = cluster(`${prefix}rb:`)
-    after(() => buses.dispose())
+    // Closed after the suite even when a test fails halfway, so the run can end.
+    const direct: RedisBus[] = []
+    after(async () => {
+      await Promise.all(direct.map((bus) => bus.close()))
+      await buses.dispose()
+    })
 
     async function opened(options: Partial<RedisBusOptions> = {}): Promise<RedisBus> {
       const bus = new RedisBus({
         url: REDIS_URL, prefix: `${prefix}rb:`, heartbeatMs: HEARTBEAT_MS, livenessTtlMs: LIVENESS_TTL_MS, ...options,
       })
+      direct.push(bus)
       await bus.open()
       return bus
     }
@@ -127,7 +133,7 @@ if (skip !== undefined) {
         ]
         for (const bytes of malformed) await redis.publish(channel, bytes)
         await redis.publish(channel, Buffer.from(encodeBusFrame('sender' as InstanceId, { type: 'deleted' })))
-        await good
+        await within(good, 'the good message')
         assert.deepEqual(received, [{ type: 'deleted' }])
         assert.equal(bus.malformed, malformed.length)
         assert.equal(warnings.filter((warning) => warning.includes('malformed')).length, malformed.length)
@@ -185,7 +191,7 @@ if (skip !== undefined) {
       buses.proxy(bus).cut()
       await until(async () => (await numsub(redis, channel)) === 0, 'the cut connection to go')
       buses.proxy(bus).heal()
-      await resynced
+      await within(resynced, 'resync')
       assert.equal(await numsub(redis, channel), 1)
       assert.equal(await numsub(redis, documentChannel(`${prefix}rb:`, 'rb4-other')), 1)
       second()
@@ -204,20 +210,21 @@ if (skip !== undefined) {
     it('[RB6] a SIGKILLed process is reported down within its liveness TTL plus one heartbeat', async () => {
       const own = `${prefix}rb6:`
       const survivor = await opened({ prefix: own })
+      const heard = new Promise<InstanceId>((resolve) => survivor.subscribe('rb6', (_, from) => resolve(from)))
+      const child = spawnBus(own)
       try {
-        const heard = new Promise<InstanceId>((resolve) => survivor.subscribe('rb6', (_, from) => resolve(from)))
-        const child = spawnBus(own)
-        const instance = await heard
+        const instance = await within(heard, 'the child bus')
         const down = new Promise<void>((resolve) => survivor.on('instanceDown', (gone) => {
           if (gone === instance) resolve()
         }))
         const start = performance.now()
         child.kill('SIGKILL')
-        await down
+        await within(down, 'instanceDown', 10_000)
         const elapsed = performance.now() - start
         assert.ok(elapsed <= LIVENESS_TTL_MS + HEARTBEAT_MS + SLACK_MS, `instanceDown after ${Math.round(elapsed)} ms`)
         assert.equal(await redis.exists(livenessKey(own, instance)), 0)
       } finally {
+        child.kill('SIGKILL')
         await survivor.close()
       }
     })
@@ -238,14 +245,14 @@ if (skip !== undefined) {
       assert.equal(bus.published, published)
       assert.equal(bus.dropped, dropped + 5)
       buses.proxy(bus).heal()
-      await resynced
+      await within(resynced, 'resync')
       let resolveArrived = () => {}
       const arrived = new Promise<void>((resolve) => {
         resolveArrived = resolve
       })
       listener.subscribe('rb7', () => resolveArrived())
       bus.publish('rb7', { type: 'query-awareness' })
-      await arrived
+      await within(arrived, 'the message after the outage')
       assert.deepEqual(got, [{ type: 'query-awareness' }])
       await listener.close()
     })
@@ -264,6 +271,14 @@ async function until(condition: () => boolean | Promise<boolean>, what: string):
     if (Date.now() > deadline) throw new Error(`waited 5000 ms for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
+}
+
+function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
 async function closedPort(): Promise<number> {
