@@ -15,15 +15,19 @@ export async function redisSkipReason(): Promise<string | undefined> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   })
-  client.on('error', () => {
-    // connect() rejects with the same error, reported below.
+  // connect() only says 'Connection is closed.'; the 'error' event says why.
+  let lastError: unknown
+  client.on('error', (error: unknown) => {
+    lastError = error
   })
   try {
     await client.connect()
     await client.ping()
     return undefined
   } catch (error) {
-    const reason = `Redis at REDIS_URL=${redactedUrl(REDIS_URL)} is unreachable (${error instanceof Error ? error.message : String(error)})`
+    const failure = lastError ?? error
+    const why = failure instanceof Error ? failure.message : String(failure)
+    const reason = `Redis at REDIS_URL=${redactedUrl(REDIS_URL)} is unreachable (${why})`
     if (process.env.CI === 'true') throw new Error(`${reason}: CI needs a Redis for these tests`, { cause: error })
     return reason
   } finally {
