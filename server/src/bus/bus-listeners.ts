@@ -51,10 +51,6 @@ export class BusListeners {
     return this.#documents.has(document)
   }
 
-  documents(): IterableIterator<string> {
-    return this.#documents.keys()
-  }
-
   deliver(document: string, message: BusMessage, from: InstanceId): void {
     const entries = this.#documents.get(document)
     if (entries === undefined) return

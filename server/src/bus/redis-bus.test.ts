@@ -20,7 +20,7 @@ import { BusUnreachableError, documentChannel, livenessKey, RedisBus } from './r
 
 const HEARTBEAT_MS = 100
 const LIVENESS_TTL_MS = 400
-const SLACK_MS = 250
+const SLACK_MS = 500
 const skip = await redisSkipReason()
 
 /** Buses on the real Redis, each behind its own proxy so one can be cut off alone. */
