@@ -12,7 +12,7 @@ import type {
   VersionInfo,
 } from './document-store.js'
 import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
-import { mergeAll } from './merge.js'
+import { mergeAll, replaySliced } from './merge.js'
 
 export interface LevelDbStoreOptions {
   /** Compact a document once this many updates are stored for it. */
@@ -209,7 +209,7 @@ export class LevelDbStore implements DocumentStore {
         this.#tracked.set(name, { count: updates.length, last: newest[3] as number, size, deleted: false })
       }
       if (updates.length === 1) return updates[0]!
-      const { state } = (await replay(updates))!
+      const { state } = (await replaySliced(updates))!
       if (updates.length > this.#compactAfter) this.#compactInBackground(name)
       return state
     })
@@ -467,7 +467,7 @@ export class LevelDbStore implements DocumentStore {
     const through = newest[3] as number
     const updates = await db.values({ gte: updateKey(name, 0), lt: updateKey(name, through + 1) }).all()
     if (updates.length < 2) return
-    const replayed = await replay(updates, () => this.#closing)
+    const replayed = await replaySliced(updates, () => this.#closing)
     if (replayed === null) return
     const { state, stateVector } = replayed
     const dropped = updates.reduce((sum, update) => sum + update.byteLength, 0)
@@ -589,51 +589,6 @@ function decodableMerge(updates: readonly Uint8Array[]): Uint8Array {
 /** The keys of a document's stored updates, as y-leveldb numbers them. */
 function updatesRange(name: string): Range {
   return { gte: updateKey(name, 0), lt: updateKey(name, 0xFFFF_FFFF) }
-}
-
-// A long history (a document nobody compacted, such as one plain y-leveldb wrote) is
-// replayed in merges of 100 updates: Y.mergeUpdates is cheap for a few dozen small updates
-// and superlinear for many, Y.applyUpdate has a fixed cost per call. Replaying 110,000
-// updates: one by one 600-1000 ms, in merges of 100 400-600 ms, of 1,000 1.5-2.2 s. The few
-// hundred updates of a routine compaction are applied one by one: merging updates of many
-// clients costs more than it saves (a busy document's p99 passed 50 ms one step earlier).
-const REPLAY_MERGE = 100
-const REPLAY_MERGE_FROM = 1000
-
-/** Replaying yields to the event loop after this long, so other documents' work goes on. */
-const REPLAY_SLICE_MS = 10
-
-/**
- * Stored updates replayed into a document, encoded as one update; null when `stop` said so
- * between slices. Applying them is linear in their number (Y.mergeUpdates over all of them
- * is not), and encoding a document drops the content of deleted items, which merging keeps.
- * A long replay runs in slices of REPLAY_SLICE_MS, each one transaction.
- */
-async function replay(updates: readonly Uint8Array[], stop: () => boolean = () => false): Promise<{
-  state: Uint8Array
-  stateVector: Uint8Array
-} | null> {
-  const doc = new Y.Doc()
-  try {
-    const step = updates.length >= REPLAY_MERGE_FROM ? REPLAY_MERGE : 1
-    let start = 0
-    for (;;) {
-      const began = performance.now()
-      doc.transact(() => {
-        while (start < updates.length && performance.now() - began < REPLAY_SLICE_MS) {
-          const next = step === 1 ? updates[start]! : Y.mergeUpdates(updates.slice(start, start + step))
-          Y.applyUpdate(doc, next)
-          start += step
-        }
-      })
-      if (start >= updates.length) break
-      await new Promise((resolve) => setImmediate(resolve))
-      if (stop()) return null
-    }
-    return { state: Y.encodeStateAsUpdate(doc), stateVector: Y.encodeStateVector(doc) }
-  } finally {
-    doc.destroy()
-  }
 }
 
 function encodeVersion(info: VersionInfo): Uint8Array {

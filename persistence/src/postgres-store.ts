@@ -18,7 +18,7 @@ import {
   StoreUnavailableError,
   versionsPastRetention,
 } from './document-store.js'
-import { mergeAll } from './merge.js'
+import { mergeAll, replaySliced } from './merge.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
 /** Where the store reports what nobody awaits (a pool connection lost while idle). */
@@ -380,7 +380,7 @@ export class PostgresStore implements SharedDocumentStore {
         return { revision: Number(rows[0].revision), rows: (await readUpdates(client, name))! }
       }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       if (read === undefined || read === null || read.rows.length === 0) return { state: null, revision: 0 }
-      const state = await replay(read.rows.map((row) => row.data), () => false)
+      const { state } = (await replaySliced(read.rows.map((row) => row.data)))!
       return { state, revision: read.revision }
     })
   }
@@ -404,8 +404,9 @@ export class PostgresStore implements SharedDocumentStore {
       // Skipped once the store closes: closing waits for writes, not for compactions.
       const rows = await readUpdates(client, name, () => this.#closing)
       if (rows === null || rows.length < 2) return ROLLBACK
-      const state = await replay(rows.map((row) => row.data), () => this.#closing)
-      if (state === null) return ROLLBACK
+      const replayed = await replaySliced(rows.map((row) => row.data), () => this.#closing)
+      if (replayed === null) return ROLLBACK
+      const { state } = replayed
       const { rows: live } = await client.query(
         'SELECT 1 FROM documents WHERE name = $1 AND NOT deleted FOR SHARE',
         [name],
@@ -564,40 +565,4 @@ function storeError(operation: string, name: string, cause: unknown): StoreError
   return isConnectionFailure(cause)
     ? new StoreUnavailableError(message, { cause })
     : new StoreError(message, { cause })
-}
-
-// Applying updates one by one is linear in their number where Y.mergeUpdates over a long
-// history is not; past REPLAY_MERGE_FROM, merges of REPLAY_MERGE cut the per-call cost
-// (the numbers leveldb-store.ts measured).
-const REPLAY_MERGE = 100
-const REPLAY_MERGE_FROM = 1000
-/** Replaying yields to the event loop after this long, so other documents' work goes on. */
-const REPLAY_SLICE_MS = 10
-
-/**
- * Updates replayed into a document, encoded as one update,
- * or null when `stop` said so between slices.
- */
-async function replay(updates: readonly Uint8Array[], stop: () => boolean): Promise<Uint8Array | null> {
-  if (updates.length === 1) return updates[0]!
-  const doc = new Y.Doc()
-  try {
-    const step = updates.length >= REPLAY_MERGE_FROM ? REPLAY_MERGE : 1
-    let start = 0
-    for (;;) {
-      const began = performance.now()
-      doc.transact(() => {
-        while (start < updates.length && performance.now() - began < REPLAY_SLICE_MS) {
-          const next = step === 1 ? updates[start]! : Y.mergeUpdates(updates.slice(start, start + step))
-          Y.applyUpdate(doc, next)
-          start += step
-        }
-      })
-      if (start >= updates.length) return Y.encodeStateAsUpdate(doc)
-      await new Promise((resolve) => setImmediate(resolve))
-      if (stop()) return null
-    }
-  } finally {
-    doc.destroy()
-  }
 }
