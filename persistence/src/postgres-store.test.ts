@@ -5,13 +5,12 @@ import { connect, createServer } from 'node:net'
 import type { TestContext } from 'node:test'
 import { describe, it } from 'node:test'
 import pg from 'pg'
-import * as Y from 'yjs'
 import { StoreError, StoreUnavailableError } from './document-store.js'
 import type { PostgresStoreOptions } from './postgres-store.js'
 import { PostgresStore } from './postgres-store.js'
 import type { SharedDocumentStore } from './shared-store.js'
 import { describeSharedStore } from './shared-store-contract.js'
-import { describeDocumentStore, editedDocument } from './store-contract.js'
+import { assertSameContent, describeDocumentStore, editedDocument, nextTurn } from './store-contract.js'
 import type { TemporaryDatabase } from './test-support/postgres.js'
 import { temporaryDatabase } from './test-support/postgres.js'
 
@@ -273,16 +272,4 @@ async function tcpProxy(target: URL) {
       return port
     },
   }
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
-function assertSameContent(update: Uint8Array | null, expected: Y.Doc): void {
-  assert.ok(update !== null, 'the document should exist')
-  const loaded = new Y.Doc()
-  Y.applyUpdate(loaded, update)
-  assert.equal(loaded.getText('text').toString(), expected.getText('text').toString())
-  assert.deepEqual(Y.encodeStateVector(loaded), Y.encodeStateVector(expected))
 }

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import * as Y from 'yjs'
 import { DocumentDeletedError } from './document-store.js'
 import type { SharedDocumentStore } from './shared-store.js'
-import { editedDocument } from './store-contract.js'
+import { editedDocument, nextTurn } from './store-contract.js'
 
 /** A fresh, empty shared store, a second one on the same storage, and a way to throw both away. */
 export interface SharedStoreFixture {
@@ -201,8 +201,4 @@ function assertStartsAfter(update: Uint8Array, earlier: readonly Uint8Array[]): 
 function assertSameState(loaded: Y.Doc, expected: Y.Doc): void {
   assert.equal(loaded.getText('text').toString(), expected.getText('text').toString())
   assert.deepEqual(Y.encodeStateVector(loaded), Y.encodeStateVector(expected))
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
 }

@@ -505,11 +505,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-function nextTurn(): Promise<void> {
+/** Resolves after the current event-loop turn (appends made in it are one group). */
+export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
-function assertSameContent(update: Uint8Array | null, expected: Y.Doc): void {
+/** Asserts that `update` holds exactly what `expected` holds. */
+export function assertSameContent(update: Uint8Array | null, expected: Y.Doc): void {
   assert.ok(update !== null, 'the document should exist')
   const loaded = new Y.Doc()
   Y.applyUpdate(loaded, update)
