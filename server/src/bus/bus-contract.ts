@@ -206,6 +206,23 @@ export function describeBus<B extends Bus>(name: string, createFixture: () => Pr
       assert.equal(thrown, 2)
       assert.deepEqual(b.status(), { ready: true })
     })
+
+    it('[BUS10] once a subscription says it is active, a message published right after reaches it', async () => {
+      for (let round = 0; round < 20; round++) {
+        const [a, b] = await opened(2) as [B, B]
+        let arrived = () => {}
+        const received = new Promise<void>((resolve) => {
+          arrived = resolve
+        })
+        const active = new Promise<void>((resolve) => {
+          b.subscribe(`bus10-${round}`, () => arrived(), resolve)
+        })
+        await withTimeout(active, WAIT_MS, 'the subscription never became active')
+        a.publish(`bus10-${round}`, { type: 'query-awareness' })
+        await withTimeout(received, WAIT_MS, `round ${round}: the message published after onActive`)
+        await Promise.all([a.close(), b.close()])
+      }
+    })
   })
 }
 

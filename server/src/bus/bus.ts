@@ -53,8 +53,12 @@ export interface Bus {
   /** Connects and starts announcing this instance's liveness; rejects when the bus cannot be reached. */
   open(): Promise<void>
   publish(document: string, message: BusMessage): void
-  /** Delivers other instances' messages about `document` until the returned function is called. */
-  subscribe(document: string, listener: BusListener): () => void
+  /**
+   * Delivers other instances' messages about `document` until the returned function is
+   * called. `onActive` runs once the subscription is in place, so that a message published
+   * after it runs is delivered; while the bus is down it never runs (`resync` follows).
+   */
+  subscribe(document: string, listener: BusListener, onActive?: () => void): () => void
   on<E extends keyof BusEvents>(event: E, listener: BusEvents[E]): void
   status(): BusStatus
   /**

@@ -96,9 +96,16 @@ class Member implements MemoryBus {
     })
   }
 
-  subscribe(document: string, listener: BusListener): () => void {
+  subscribe(document: string, listener: BusListener, onActive?: () => void): () => void {
     const { remove } = this.#listeners.add(document, listener)
+    let removed = false
+    if (onActive !== undefined && this.#state === 'open') {
+      queueMicrotask(() => {
+        if (!removed) onActive()
+      })
+    }
     return () => {
+      removed = true
       remove()
     }
   }

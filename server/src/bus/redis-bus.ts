@@ -78,6 +78,8 @@ export class RedisBus implements Bus {
   readonly #listeners: BusListeners
   /** channel -> document, for the documents with listeners. */
   readonly #channels = new Map<string, string>()
+  /** channel -> its first SUBSCRIBE, resolving with whether Redis confirmed it. */
+  readonly #subscribing = new Map<string, Promise<boolean>>()
   /** Instances heard from -> the liveness check generation when last heard. */
   readonly #heard = new Map<InstanceId, number>()
   #generation = 0
@@ -181,17 +183,26 @@ export class RedisBus implements Bus {
       })
   }
 
-  subscribe(document: string, listener: BusListener): () => void {
+  subscribe(document: string, listener: BusListener, onActive?: () => void): () => void {
     const { first, remove } = this.#listeners.add(document, listener)
     const channel = documentChannel(this.#prefix, document)
     if (first) {
       this.#channels.set(channel, document)
-      this.#command((subscriber) => subscriber.subscribe(channel), 'subscribe')
+      this.#subscribing.set(channel, this.#command((subscriber) => subscriber.subscribe(channel), 'subscribe'))
+    }
+    let removed = false
+    if (onActive !== undefined) {
+      // Redis confirms a SUBSCRIBE once messages to the channel reach this connection.
+      void this.#subscribing.get(channel)?.then((confirmed) => {
+        if (confirmed && !removed) onActive()
+      })
     }
     return () => {
+      removed = true
       if (!remove()) return
       this.#channels.delete(channel)
-      this.#command((subscriber) => subscriber.unsubscribe(channel), 'unsubscribe')
+      this.#subscribing.delete(channel)
+      void this.#command((subscriber) => subscriber.unsubscribe(channel), 'unsubscribe')
     }
   }
 
@@ -310,12 +321,14 @@ export class RedisBus implements Bus {
   }
 
   /** Sends a subscription change now if the subscriber is up; otherwise its next 'ready' resubscribes. */
-  #command(send: (subscriber: Redis) => Promise<unknown>, what: string): void {
+  /** Sends a command on the subscriber connection; resolves with whether Redis confirmed it. */
+  #command(send: (subscriber: Redis) => Promise<unknown>, what: string): Promise<boolean> {
     const subscriber = this.#subscriber
-    if (subscriber === undefined || subscriber.status !== 'ready') return
-    send(subscriber).catch((error: unknown) => {
+    if (subscriber === undefined || subscriber.status !== 'ready') return Promise.resolve(false)
+    return send(subscriber).then(() => true, (error: unknown) => {
       this.#lastError.subscriber = error instanceof Error ? error.message : String(error)
       this.#logger?.warn({ err: error, host: this.#host }, `Redis bus ${what} failed; it is retried on reconnect`)
+      return false
     })
   }
 

@@ -230,13 +230,15 @@ export class RoomRegistry {
           onEmpty: (empty) => this.#scheduleUnload(empty),
           onFailed: (failed) => this.#forget(failed),
         })
-        const unsubscribe = bus.subscribe(name, (message, from) => this.#fromBus(loaded, message, from))
+        // Once the subscription is in place, the others are asked for their clients' presence,
+        // and what was stored between the load and then is read back.
+        const listener = (message: BusMessage, from: InstanceId) => this.#fromBus(loaded, message, from)
+        const unsubscribe = bus.subscribe(name, listener, () => {
+          bus.publish(name, { type: 'query-awareness' })
+          this.#catchUp(loaded)
+        })
         this.#entries.set(name, { state: 'ready', room: loaded, timer: null, unsubscribe })
         metrics.rooms.inc()
-        // Others publish their clients' presence; and anything stored while this room
-        // subscribed (the subscription is not instant) is read back.
-        bus.publish(name, { type: 'query-awareness' })
-        this.#catchUp(loaded)
         return loaded
       },
       (cause: unknown) => {
