@@ -10,11 +10,11 @@ import type { Peer } from '../peer.js'
 import type { AwarenessEntry, ClientMessage, ServerMessage } from '../protocol/messages.js'
 import { ProtocolError } from '../protocol/messages.js'
 import { addedTypeDepth, type DecodedUpdate, isContainedIn, MAX_TYPE_DEPTH } from '../protocol/update-shape.js'
-import { decodeUpdate, readAwarenessUpdate, writeAwarenessUpdate } from '../protocol/yjs-payloads.js'
+import { decodeUpdate, writeAwarenessUpdate } from '../protocol/yjs-payloads.js'
 import { broadcast, frameCache, send } from './frame-cache.js'
 import { API_ORIGIN, type ChangeOrigin, LOAD_ORIGIN, type ReplicatedOrigin } from './origin.js'
-import { Presence } from './presence.js'
 import { RevisionTracker } from './revisions.js'
+import { RoomPresence } from './room-presence.js'
 import { VersionPolicy } from './version-policy.js'
 import { type Batch, WritePipeline } from './write-pipeline.js'
 
@@ -46,16 +46,9 @@ export interface LoadedDocument {
 
 /** A read-only client sending this many changes is closed (1008): it will never stop. */
 const MAX_REFUSED_UPDATES = 20
-/** How often states nobody renewed are looked for. */
-const PRESENCE_SWEEP_MS = 5_000
 
 const STORED: ServerMessage = { type: 'sync-status', applied: true }
 const REFUSED: ServerMessage = { type: 'sync-status', applied: false }
-
-/** Another instance, as the owner of its clients' presence states here. */
-interface RemoteInstance {
-  readonly instance: InstanceId
-}
 
 /** A peer's own state in the room. */
 interface PeerState {
@@ -80,9 +73,7 @@ export class Room {
   readonly #logger: Logger
   readonly #options: RoomOptions
   readonly #peers = new Map<Peer, PeerState>()
-  readonly #presence: Presence<Peer | RemoteInstance>
-  readonly #remotes = new Map<InstanceId, RemoteInstance>()
-  #presenceSweep: NodeJS.Timeout | null = null
+  readonly #presence: RoomPresence
   readonly #pipeline: WritePipeline<Peer | null>
   readonly #versions: VersionPolicy
   /** With a shared store: which of the document's revisions this room has. */
@@ -102,7 +93,7 @@ export class Room {
     this.#logger = options.logger
     this.#options = options
     const now = options.now ?? Date.now
-    this.#presence = new Presence(now)
+    this.#presence = new RoomPresence(now, (removed) => this.#relayAwareness(removed, null))
     this.#revisions = loaded.revision === null ? null : new RevisionTracker(loaded.revision)
     this.#versions = new VersionPolicy({
       intervalMs: options.versionIntervalMs,
@@ -142,16 +133,7 @@ export class Room {
 
   /** The names people here show in their presence (`user.name`), for the document list. */
   editors(): string[] {
-    const names: string[] = []
-    for (const entry of this.#presence.current()) {
-      try {
-        const name = (JSON.parse(entry.state!) as { user?: { name?: unknown } } | null)?.user?.name
-        if (typeof name === 'string' && name !== '') names.push(name)
-      } catch {
-        // States are checked to be JSON when they arrive; nothing to do.
-      }
-    }
-    return names
+    return this.#presence.editors()
   }
 
   /** Adds a peer and opens the sync handshake with it. */
@@ -172,10 +154,9 @@ export class Room {
   leave(peer: Peer): void {
     if (!this.#peers.delete(peer)) return
     const removed = this.#presence.leave(peer)
-    if (removed.length > 0) {
-      const update = writeAwarenessUpdate(removed)
-      broadcast(this.#peers.keys(), { type: 'awareness', update }, peer)
-      this.#options.bus.publish(this.name, { type: 'awareness', update })
+    if (removed !== null) {
+      this.#relayAwareness(removed, peer)
+      this.#options.bus.publish(this.name, { type: 'awareness', update: removed })
     }
     if (this.#peers.size === 0) this.#options.onEmpty(this)
   }
@@ -186,9 +167,7 @@ export class Room {
    */
   expirePresence(): void {
     const removed = this.#presence.expire()
-    if (removed.length > 0) {
-      broadcast(this.#peers.keys(), { type: 'awareness', update: writeAwarenessUpdate(removed) }, null)
-    }
+    if (removed !== null) this.#relayAwareness(removed, null)
   }
 
   /** Handles one decoded message from a peer that has joined. */
@@ -287,32 +266,20 @@ export class Room {
 
   /** Presence states another instance's clients set (published there), relayed to the peers here. */
   receiveRemoteAwareness(from: InstanceId, update: Uint8Array): void {
-    let owner = this.#remotes.get(from)
-    if (owner === undefined) this.#remotes.set(from, (owner = { instance: from }))
-    const entries = readAwarenessUpdate(update)
-    // Checked against the limits on the instance the clients are connected to.
-    const applied = this.#presence.apply(owner, entries, { trusted: true })
-    if (applied.length === 0) return
-    this.#presenceSweep ??= setInterval(() => this.expirePresence(), PRESENCE_SWEEP_MS).unref()
-    const relayed = applied.length === entries.length ? update : writeAwarenessUpdate(applied)
-    broadcast(this.#peers.keys(), { type: 'awareness', update: relayed }, null)
+    const relayed = this.#presence.fromInstance(from, update)
+    if (relayed !== null) this.#relayAwareness(relayed, null)
   }
 
   /** Another instance stopped: its clients leave everyone's presence here. */
   forgetInstance(instance: InstanceId): void {
-    const owner = this.#remotes.get(instance)
-    if (owner === undefined) return
-    this.#remotes.delete(instance)
-    const removed = this.#presence.leave(owner)
-    if (removed.length > 0) {
-      broadcast(this.#peers.keys(), { type: 'awareness', update: writeAwarenessUpdate(removed) }, null)
-    }
+    const removed = this.#presence.forgetInstance(instance)
+    if (removed !== null) this.#relayAwareness(removed, null)
   }
 
   /** Publishes the presence of the clients here (asked by a newcomer, or after a bus outage). */
   publishPresence(): void {
     const local = this.#presence.statesOf(this.#peers.keys())
-    if (local.length > 0) this.#options.bus.publish(this.name, { type: 'awareness', update: writeAwarenessUpdate(local) })
+    if (local !== null) this.#options.bus.publish(this.name, { type: 'awareness', update: local })
   }
 
   /**
@@ -345,7 +312,7 @@ export class Room {
   }
 
   destroy(): void {
-    if (this.#presenceSweep !== null) clearInterval(this.#presenceSweep)
+    this.#presence.destroy()
     this.doc.destroy()
   }
 
@@ -412,12 +379,14 @@ export class Room {
   }
 
   #receiveAwareness(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): void {
-    const applied = this.#presence.apply(peer, entries)
-    if (applied.length === 0) return
-    this.#presenceSweep ??= setInterval(() => this.expirePresence(), PRESENCE_SWEEP_MS).unref()
-    const relayed = applied.length === entries.length ? update : writeAwarenessUpdate(applied)
-    broadcast(this.#peers.keys(), { type: 'awareness', update: relayed }, peer)
+    const relayed = this.#presence.fromClient(peer, update, entries)
+    if (relayed === null) return
+    this.#relayAwareness(relayed, peer)
     this.#options.bus.publish(this.name, { type: 'awareness', update: relayed })
+  }
+
+  #relayAwareness(update: Uint8Array, except: Peer | null): void {
+    broadcast(this.#peers.keys(), { type: 'awareness', update }, except)
   }
 
   /** A batch is durable: relay it here, acknowledge it, publish it to the other instances. */

@@ -1,0 +1,106 @@
+import type { InstanceId } from '../bus/bus.js'
+import type { Peer } from '../peer.js'
+import type { AwarenessEntry } from '../protocol/messages.js'
+import { readAwarenessUpdate, writeAwarenessUpdate } from '../protocol/yjs-payloads.js'
+import { Presence } from './presence.js'
+
+/** How often states nobody renewed are looked for. */
+const SWEEP_MS = 5_000
+
+/** Another instance, as the owner of its clients' presence states here. */
+interface RemoteInstance {
+  readonly instance: InstanceId
+}
+
+/**
+ * A room's presence: the states its own clients set (each owned by its peer, within the
+ * per-connection limits) and those other instances relayed (owned by that instance, and
+ * forgotten when it goes down). Each change returns the awareness update to relay, or null
+ * when nothing changed; sending it is the room's.
+ */
+export class RoomPresence {
+  readonly #presence: Presence<Peer | RemoteInstance>
+  readonly #remotes = new Map<InstanceId, RemoteInstance>()
+  readonly #expired: (update: Uint8Array) => void
+  #sweep: NodeJS.Timeout | null = null
+
+  /** `expired` gets the removals of states nobody renewed, found by a timer. */
+  constructor(now: () => number, expired: (update: Uint8Array) => void) {
+    this.#presence = new Presence(now)
+    this.#expired = expired
+  }
+
+  /** Every client with a state, here or on another instance. */
+  current(): AwarenessEntry[] {
+    return this.#presence.current()
+  }
+
+  /** The names people show in their presence (`user.name`), for the document list. */
+  editors(): string[] {
+    const names: string[] = []
+    for (const entry of this.#presence.current()) {
+      try {
+        const name = (JSON.parse(entry.state!) as { user?: { name?: unknown } } | null)?.user?.name
+        if (typeof name === 'string' && name !== '') names.push(name)
+      } catch {
+        // States are checked to be JSON when they arrive; nothing to do.
+      }
+    }
+    return names
+  }
+
+  /** A client here sent states (`update`, decoded as `entries`); throws a ProtocolError past its limits. */
+  fromClient(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): Uint8Array | null {
+    return this.#relayed(update, entries.length, this.#presence.apply(peer, entries))
+  }
+
+  /** Another instance relayed its clients' states; they were checked against the limits there. */
+  fromInstance(instance: InstanceId, update: Uint8Array): Uint8Array | null {
+    let owner = this.#remotes.get(instance)
+    if (owner === undefined) this.#remotes.set(instance, (owner = { instance }))
+    const entries = readAwarenessUpdate(update)
+    return this.#relayed(update, entries.length, this.#presence.apply(owner, entries, { trusted: true }))
+  }
+
+  /** A client here left: its states are removed. */
+  leave(peer: Peer): Uint8Array | null {
+    return removal(this.#presence.leave(peer))
+  }
+
+  /** Another instance stopped: its clients' states are removed. */
+  forgetInstance(instance: InstanceId): Uint8Array | null {
+    const owner = this.#remotes.get(instance)
+    if (owner === undefined) return null
+    this.#remotes.delete(instance)
+    return removal(this.#presence.leave(owner))
+  }
+
+  /** The states these clients show now, as one update (for another instance that asks). */
+  statesOf(peers: Iterable<Peer>): Uint8Array | null {
+    const states = this.#presence.statesOf(peers)
+    return states.length === 0 ? null : writeAwarenessUpdate(states)
+  }
+
+  /** Removes the states nobody renewed for 30 s. */
+  expire(): Uint8Array | null {
+    return removal(this.#presence.expire())
+  }
+
+  destroy(): void {
+    if (this.#sweep !== null) clearInterval(this.#sweep)
+  }
+
+  /** What to relay of `update` (of `sent` entries), `applied` of which changed something. */
+  #relayed(update: Uint8Array, sent: number, applied: readonly AwarenessEntry[]): Uint8Array | null {
+    if (applied.length === 0) return null
+    this.#sweep ??= setInterval(() => {
+      const removed = this.expire()
+      if (removed !== null) this.#expired(removed)
+    }, SWEEP_MS).unref()
+    return applied.length === sent ? update : writeAwarenessUpdate(applied)
+  }
+}
+
+function removal(removed: AwarenessEntry[]): Uint8Array | null {
+  return removed.length === 0 ? null : writeAwarenessUpdate(removed)
+}
