@@ -41,6 +41,26 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly busPublished = new Counter({
+    name: 'tandem_bus_published_total',
+    help: 'Messages handed to the bus for the other instances, by type (update, awareness, query-awareness, deleted)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  })
+
+  readonly busReceived = new Counter({
+    name: 'tandem_bus_received_total',
+    help: 'Messages received from other instances over the bus, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  })
+
+  readonly caughtUp = new Counter({
+    name: 'tandem_caught_up_total',
+    help: 'Catch-ups from the shared store that found changes the bus had not delivered',
+    registers: [this.registry],
+  })
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry })
   }

@@ -9,6 +9,7 @@ import { OpenAuthenticator } from './auth/open-authenticator.js'
 import type { ShareTokens } from './auth/share-tokens.js'
 import type { Bus } from './bus/bus.js'
 import { MemoryHub } from './bus/memory-bus.js'
+import { meteredBus } from './bus/metered-bus.js'
 import { CloseCode } from './close-codes.js'
 import { ConnectionGuard, defaultMaxConnections } from './connection-guard.js'
 import { ConversionPool } from './content/conversion-pool.js'
@@ -99,7 +100,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   const { store, logger } = options
   const metrics = new Metrics({ defaultMetrics: options.processMetrics ?? false })
   const authenticator = options.authenticator ?? new OpenAuthenticator()
-  const bus = options.bus ?? new MemoryHub().bus()
+  const bus = meteredBus(options.bus ?? new MemoryHub().bus(), metrics)
   if (options.bus === undefined) await bus.open()
   const registry = new RoomRegistry({
     store,

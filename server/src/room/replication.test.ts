@@ -129,6 +129,12 @@ describe('instances on one shared store and bus', () => {
     await converged([left.doc, right.doc], 5_000)
     assert.ok(text(left).includes('left ') && text(left).includes('right '), text(left))
     assert.equal((await fetch(`${b!.url}/readyz`)).status, 200)
+    // What the bus missed shows on /metrics, as catch-ups that found something.
+    const caughtUp = async (instance: Instance) =>
+      Number(/^tandem_caught_up_total (\d+)/m.exec(await (await fetch(`${instance.url}/metrics`)).text())?.[1])
+    assert.ok(await caughtUp(a!) >= 1 && await caughtUp(b!) >= 1)
+    const published = await (await fetch(`${a!.url}/metrics`)).text()
+    assert.match(published, /^tandem_bus_published_total\{type="update"\} [1-9]/m)
   })
 
   it('[RP4] without any bus between them, instances converge from the store\'s revisions', async () => {

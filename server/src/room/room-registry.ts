@@ -365,7 +365,9 @@ export class RoomRegistry {
   }
 
   #catchUp(room: Room): void {
-    room.catchUp().catch((error: unknown) => {
+    room.catchUp().then((changed) => {
+      if (changed) this.#options.metrics.caughtUp.inc()
+    }, (error: unknown) => {
       this.#options.logger.warn({ err: error, document: room.name }, 'catching up from the store failed; retried later')
     })
   }

@@ -233,9 +233,10 @@ export class Room {
   /**
    * Applies a change another instance stored (`bus`) or one read back from the shared store
    * (`load`), and relays to the peers here what it added. `revision` is where the store has it.
+   * Returns whether the document changed.
    */
-  applyReplicated(update: Uint8Array, origin: ReplicatedOrigin, revision: number | null = null): void {
-    if (this.#pipeline.failure !== undefined) return
+  applyReplicated(update: Uint8Array, origin: ReplicatedOrigin, revision: number | null = null): boolean {
+    if (this.#pipeline.failure !== undefined) return false
     const added: Uint8Array[] = []
     const collect = (change: Uint8Array) => added.push(change)
     // Only while applying: a listener makes Yjs encode every transaction, clients' included.
@@ -246,22 +247,25 @@ export class Room {
       this.doc.off('update', collect)
     }
     if (revision !== null) this.#revisions?.mark(revision)
-    if (added.length === 0) return
+    if (added.length === 0) return false
     this.#stateChanged()
     broadcast(this.#peers.keys(), { type: 'update', update: added.length === 1 ? added[0]! : mergeAll(added) }, null)
+    return true
   }
 
   /**
    * With a shared store: applies what other instances stored that this room has not seen
    * (their bus messages may have been dropped). Nothing to do with a store of one instance.
+   * Resolves with whether that changed the document.
    */
-  async catchUp(): Promise<void> {
+  async catchUp(): Promise<boolean> {
     const store = this.#store
     const revisions = this.#revisions
-    if (revisions === null || !isSharedStore(store) || this.#pipeline.failure !== undefined) return
+    if (revisions === null || !isSharedStore(store) || this.#pipeline.failure !== undefined) return false
     const { update, revision } = await store.changesSince(this.name, revisions.seen)
-    if (update !== null) this.applyReplicated(update, LOAD_ORIGIN)
+    const changed = update !== null && this.applyReplicated(update, LOAD_ORIGIN)
     revisions.reach(revision)
+    return changed
   }
 
   /** Presence states another instance's clients set (published there), relayed to the peers here. */
@@ -272,7 +276,7 @@ export class Room {
 
   /** Another instance stopped: its clients leave everyone's presence here. */
   forgetInstance(instance: InstanceId): void {
-    const removed = this.#presence.forgetInstance(instance)
+    const removed = instance === '' ? this.#presence.forgetInstance(instance) : null
     if (removed !== null) this.#relayAwareness(removed, null)
   }
 
