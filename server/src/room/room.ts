@@ -276,7 +276,7 @@ export class Room {
 
   /** Another instance stopped: its clients leave everyone's presence here. */
   forgetInstance(instance: InstanceId): void {
-    const removed = instance === '' ? this.#presence.forgetInstance(instance) : null
+    const removed = this.#presence.forgetInstance(instance)
     if (removed !== null) this.#relayAwareness(removed, null)
   }
 
