@@ -46,6 +46,12 @@ export interface Cluster {
   dispose(): Promise<void>
 }
 
+// Instances not killed yet; a test process that ends abruptly still leaves none running.
+const running = new Set<StartingServer>()
+process.once('exit', () => {
+  for (const child of running) child.process.kill('SIGKILL')
+})
+
 /**
  * Starts one instance per entry of `instances` (at once, so they run their migrations
  * together as a rolling deployment would). Rejects, leaving nothing behind, if one fails.
@@ -73,6 +79,8 @@ export async function startCluster(instances: readonly InstanceOptions[]): Promi
       ...options.env,
     })
     starting.add(child)
+    running.add(child)
+    void child.exited.then(() => running.delete(child))
     const server = await child.listening(20_000)
     const instance: ClusterInstance = {
       ...server,
@@ -109,12 +117,14 @@ export async function startCluster(instances: readonly InstanceOptions[]): Promi
     return disposed
   }
 
-  try {
-    started.push(...await Promise.all(instances.map((options) => launch(options))))
-  } catch (error) {
+  // Every launch settles (each has a deadline) before a failure is reported, so none is left behind.
+  const launched = await Promise.allSettled(instances.map((options) => launch(options)))
+  const failure = launched.find((result) => result.status === 'rejected')
+  if (failure !== undefined) {
     await dispose()
-    throw error
+    throw failure.reason
   }
+  for (const result of launched) if (result.status === 'fulfilled') started.push(result.value)
   return { databaseUrl: database.url, prefix, instances: started, start, dispose }
 }
 
