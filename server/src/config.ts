@@ -79,6 +79,9 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>
 
+/** Every environment variable Tandem reads (a deployment's files are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape)
+
 /** Variables never echoed in an error: they may hold secrets (URLs hold passwords). */
 const SECRET = new Set(['AUTH_SECRET', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL'])
 
