@@ -24,17 +24,35 @@ function tree(root: number): number[] {
 
 /** CPU seconds (user + system) used so far by a process tree. */
 export function cpuSeconds(root: number): number {
-  let ticks = 0
+  let seconds = 0
+  for (const used of cpuSecondsByProcess(root).values()) seconds += used
+  return seconds
+}
+
+/** CPU seconds used so far by each process of a tree. */
+export function cpuSecondsByProcess(root: number): Map<number, number> {
+  const used = new Map<number, number>()
   for (const pid of tree(root)) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(fields[11]) + Number(fields[12])
+      used.set(pid, (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND)
     } catch {
       // ended
     }
   }
-  return ticks / TICKS_PER_SECOND
+  return used
+}
+
+/**
+ * CPU seconds a tree used between two readings of {@link cpuSecondsByProcess}: what each
+ * process alive at the end used since the start (all of it when it started since). A
+ * process that ended in between is left out, rather than subtracting its whole life.
+ */
+export function cpuSecondsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let seconds = 0
+  for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0)
+  return seconds
 }
 
 /** Resident and peak resident memory of a process tree, in bytes. */
@@ -51,4 +69,29 @@ export function memory(root: number): { rss: number, peak: number } {
     }
   }
   return { rss, peak }
+}
+
+/**
+ * The main process of a server named `name` in /proc/PID/comm (`postgres`): the one whose
+ * parent has another name. Its tree holds the server's other processes.
+ */
+export function mainProcessNamed(name: string): number | undefined {
+  const commOf = (pid: number | string) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
+    } catch {
+      return undefined
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || commOf(entry) !== name) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const parent = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!
+      if (commOf(parent) !== name) return Number(entry)
+    } catch {
+      // ended
+    }
+  }
+  return undefined
 }

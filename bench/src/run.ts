@@ -1,19 +1,21 @@
 // `npm run bench`: the same scenarios against Tandem and the servers people use today, in
 // one invocation, reported as ratios (absolute numbers drift on a shared 2-core machine).
-import { type ChildProcess, fork } from 'node:child_process'
 import { execSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { LevelDbStore } from '@tandem/persistence/leveldb-store'
+import { clusterSection } from './cluster/cluster-scenario.js'
 import { cpus, totalmem } from 'node:os'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import type { WorkerConfig, WorkerResult } from './load/worker.js'
+import { forkWorker, type LoadProcess } from './load/fork-worker.js'
+import type { WorkerResult } from './load/worker.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { freePort } from './free-port.js'
 import { Frames } from './load/frames.js'
 import { cpuSeconds, memory } from './proc-stats.js'
+import { median, percentile } from './statistics.js'
 import { launch, type Target, targets } from './targets.js'
+import { within } from './within.js'
 
 interface Scenario {
   readonly name: string
@@ -144,8 +146,6 @@ const { values } = parseArgs({
   },
 })
 
-const workerPath = fileURLToPath(new URL('./load/worker.ts', import.meta.url))
-
 async function runOne(
   scenario: Scenario,
   target: Target,
@@ -165,13 +165,11 @@ async function runOne(
     return empty(target, 0)
   }
   const documents = Array.from({ length: scenario.documents }, (_, index) => `bench-${scenario.name.replace(/\W+/g, '-')}-${index}`)
-  const workers: ChildProcess[] = []
-  const results: Array<Promise<WorkerResult | null>> = []
-  const connected: Array<Promise<{ connected: number, syncTimesMs: number[] }>> = []
   const seeder = scenario.stormBytes === undefined ? null : await seed(target, port, documents[0]!, scenario.stormBytes)
   const cpuBefore = cpuSeconds(pid)
+  const loads: LoadProcess[] = []
   for (let w = 0; w < workerCount; w++) {
-    const config: WorkerConfig = {
+    loads.push(forkWorker({
       urlTemplate: target.urlTemplate(port),
       protocol: target.protocol,
       documents: documents.filter((_, index) => index % workerCount === w),
@@ -184,19 +182,11 @@ async function runOne(
       drainMs: 2000,
       waitForSync: target.syncs,
       holdOnly: scenario.idle ?? false,
-    }
-    const child = fork(workerPath, [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    workers.push(child)
-    connected.push(new Promise((resolve) => child.on('message', (message: { type: string, connected?: number, syncTimesMs?: number[] }) => {
-      if (message.type === 'connected') resolve({ connected: message.connected!, syncTimesMs: message.syncTimesMs! })
-    })))
-    results.push(new Promise((resolve) => {
-      child.on('message', (message: { type: string, result?: WorkerResult }) => {
-        if (message.type === 'result') resolve(message.result!)
-      })
-      child.on('exit', () => resolve(null))
     }))
   }
+  const workers = loads.map((load) => load.child)
+  const results = loads.map((load) => load.result)
+  const connected = loads.map((load) => load.connected)
   const ready = await within(Promise.all(connected), CONNECT_LIMIT_MS)
   if (ready === null) {
     process.stderr.write(`${target.name}: clients not all synced within ${CONNECT_LIMIT_MS / 1000} s; no result\n`)
@@ -246,19 +236,6 @@ async function runOne(
 
 /** How long every client of a run may take to connect and sync before the run is given up. */
 const CONNECT_LIMIT_MS = 120_000
-
-/** The promise's value, or null if it takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 const SATURATION_STEP_MS = 5000
 const SATURATION_WARMUP_MS = 1000
@@ -410,18 +387,6 @@ function combine(rows: Row[]): Row {
   return combined
 }
 
-function median(values: number[]): number {
-  const known = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b)
-  if (known.length === 0) return Number.NaN
-  const middle = known.length >> 1
-  return known.length % 2 === 1 ? known[middle]! : (known[middle - 1]! + known[middle]!) / 2
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
-}
-
 const fixed = (value: number, digits = 1) => (Number.isNaN(value) ? '–' : value.toFixed(digits))
 
 function table(scenario: Scenario, rows: Row[], rounds: number, command: string): string {
@@ -478,9 +443,11 @@ const measureMs = values.smoke ? 2000 : numberOption('measure', 1, false) * 1000
 const warmupMs = values.smoke ? 1000 : numberOption('warmup', 0, false) * 1000
 const rounds = numberOption('rounds', 1, true)
 const workerCount = numberOption('workers', 1, true)
-const chosen = values.smoke ? [smokeScenario] : values.scenarios.split(',').map((name) => {
+// `cluster` (several instances on Postgres and Redis) has its own servers and runner, and runs only when named.
+const names = values.smoke ? [] : values.scenarios.split(',')
+const chosen = values.smoke ? [smokeScenario] : names.filter((name) => name !== 'cluster').map((name) => {
   const scenario = scenarios[name]
-  if (!scenario) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`)
+  if (!scenario) throw new Error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}, cluster`)
   return scenario
 })
 const chosenTargets = (values.smoke ? ['tandem', 'relay'] : values.targets.split(',')).map((name) => {
@@ -512,6 +479,12 @@ for (const scenario of chosen) {
       process.exit(1)
     }
   }
+}
+
+if (names.includes('cluster')) {
+  const section = await clusterSection({ rounds, warmupMs, measureMs, command })
+  sections.push(section)
+  process.stdout.write(`${section}\n\n`)
 }
 
 if (!values.smoke) {

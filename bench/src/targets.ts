@@ -51,6 +51,31 @@ function tandem(name: string, env: Record<string, string>): Target {
   }
 }
 
+/**
+ * One instance of a Tandem cluster: Postgres store, Redis bus (`env` names them), spoken to
+ * through the Hocuspocus protocol on `/collab` so that Hocuspocus runs the same load.
+ */
+export function tandemClusterInstance(env: Record<string, string>): Target {
+  return {
+    ...tandem('Tandem (Postgres + Redis)', env),
+    protocol: 'hocuspocus',
+    leveldb: false,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}/collab`,
+  }
+}
+
+/** One instance of Hocuspocus 4.7 with `@hocuspocus/extension-redis` (REDIS_URL, REDIS_PREFIX in `env`). */
+export function hocuspocusRedisInstance(env: Record<string, string>): Target {
+  return {
+    name: '@hocuspocus/server 4.7 + extension-redis (stores nothing)',
+    protocol: 'hocuspocus',
+    syncs: true,
+    leveldb: false,
+    urlTemplate: (port) => `ws://127.0.0.1:${port}`,
+    start: (port) => node([join(root, 'bench/src/servers/hocuspocus-redis.mjs')], { PORT: String(port), ...env }),
+  }
+}
+
 export const targets: Record<string, Target> = {
   'tandem': tandem('Tandem (LevelDB)', {}),
   // The same without fsync (SYNC_WRITES=false): what syncing each group commit costs.

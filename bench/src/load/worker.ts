@@ -23,6 +23,18 @@ export interface WorkerConfig {
   readonly waitForSync: boolean
   /** Idle scenario: connect, report, then hold the connections until told to stop. */
   readonly holdOnly?: boolean
+  /**
+   * Write only once a {@link StartMessage} arrives: processes loading one document from
+   * several instances then share one measured window.
+   */
+  readonly awaitStart?: boolean
+}
+
+/** The measured window, in `process.hrtime` microseconds (one clock for every process). */
+export interface StartMessage {
+  readonly type: 'start'
+  readonly windowStart: number
+  readonly windowEnd: number
 }
 
 export interface WorkerResult {
@@ -31,6 +43,11 @@ export interface WorkerResult {
   readonly expected: number
   readonly delivered: number
   readonly latenciesMs: number[]
+  /** Of `delivered`, those written by other load processes (in the cluster scenario: on other instances). */
+  readonly deliveredFromOthers: number
+  /** `latenciesMs` split by where the update was written: by this load process, or by another. */
+  readonly latenciesFromThisProcessMs: number[]
+  readonly latenciesFromOthersMs: number[]
   readonly syncTimesMs: number[]
 }
 
@@ -40,14 +57,19 @@ const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
 const config = JSON.parse(process.argv[2]!) as WorkerConfig
 const sockets: WebSocket[] = []
 const latencies: number[] = []
+const latenciesFromThisProcess: number[] = []
+const latenciesFromOthers: number[] = []
 const syncTimes: number[] = []
 let delivered = 0
+let deliveredFromOthers = 0
 let sent = 0
 let windowStart = Number.POSITIVE_INFINITY
 let windowEnd = Number.POSITIVE_INFINITY
 
 /** The Yjs client id each writing socket writes with: servers that echo must not count. */
 const ownIds = new Map<WebSocket, string>()
+/** The same ids as a set: what this process wrote, as opposed to other load processes. */
+const writerIds = new Set<string>()
 
 function receive(socket: WebSocket, data: Buffer): void {
   const own = ownIds.get(socket)
@@ -57,10 +79,17 @@ function receive(socket: WebSocket, data: Buffer): void {
     if (end === -1) break
     const sentAt = Number(data.toString('latin1', at + 3, end))
     const idEnd = data.indexOf(58 /* : */, end)
-    const fromSelf = own !== undefined && data.toString('latin1', end + 1, idEnd) === own
-    if (!fromSelf && sentAt >= windowStart && sentAt <= windowEnd) {
+    const writerId = data.toString('latin1', end + 1, idEnd)
+    if (writerId !== own && sentAt >= windowStart && sentAt <= windowEnd) {
+      const latency = (nowMicros() - sentAt) / 1000
       delivered++
-      latencies.push((nowMicros() - sentAt) / 1000)
+      latencies.push(latency)
+      if (writerIds.has(writerId)) {
+        latenciesFromThisProcess.push(latency)
+      } else {
+        deliveredFromOthers++
+        latenciesFromOthers.push(latency)
+      }
     }
     at = data.indexOf(MARK, end)
   }
@@ -95,6 +124,7 @@ function writer(socket: WebSocket, document: string): () => void {
   const frames = new Frames(config.protocol, document)
   const doc = new Y.Doc()
   ownIds.set(socket, String(doc.clientID))
+  writerIds.add(String(doc.clientID))
   const text = doc.getText('text')
   let seq = 0
   doc.on('update', (update: Uint8Array) => {
@@ -135,7 +165,15 @@ if (config.holdOnly) {
     for (const socket of sockets) socket.terminate()
     process.exit(0)
   })
+} else if (config.awaitStart) {
+  process.once('message', (message: StartMessage) => generate(message.windowStart, message.windowEnd))
 } else {
+  const start = nowMicros() + config.warmupMs * 1000
+  generate(start, start + config.measureMs * 1000)
+}
+
+/** Writes (and sends awareness) until `end`, counts what was sent from `start`, reports after the drain. */
+function generate(start: number, end: number): void {
   const timers: NodeJS.Timeout[] = []
   for (const client of clients) {
     if (client.index < config.writersPerDocument) {
@@ -147,12 +185,12 @@ if (config.holdOnly) {
       setTimeout(() => timers.push(every(config.awarenessRate, send)), Math.random() * (1000 / config.awarenessRate))
     }
   }
-  const start = nowMicros() + config.warmupMs * 1000
   windowStart = start
-  windowEnd = start + config.measureMs * 1000
+  windowEnd = end
+  const untilEndMs = (end - nowMicros()) / 1000
   setTimeout(() => {
     for (const timer of timers) clearInterval(timer)
-  }, config.warmupMs + config.measureMs)
+  }, untilEndMs)
   setTimeout(() => {
     const result: WorkerResult = {
       connected: clients.length,
@@ -160,11 +198,14 @@ if (config.holdOnly) {
       expected: sent * (config.clientsPerDocument - 1),
       delivered,
       latenciesMs: latencies,
+      deliveredFromOthers,
+      latenciesFromThisProcessMs: latenciesFromThisProcess,
+      latenciesFromOthersMs: latenciesFromOthers,
       syncTimesMs: syncTimes,
     }
     process.send?.({ type: 'result', result }, () => {
       for (const socket of sockets) socket.terminate()
       process.exit(0)
     })
-  }, config.warmupMs + config.measureMs + config.drainMs)
+  }, untilEndMs + config.drainMs)
 }
