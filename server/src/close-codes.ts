@@ -10,6 +10,7 @@ export const CloseCode = {
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  serviceRestart: 1012,
   tryAgainLater: 1013,
   invalidDocumentName: 4400,
   unauthorized: 4401,
@@ -23,7 +24,10 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 /** The reason text sent with each close code, and when it is sent. */
 export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: string }>> = {
   1000: { reason: 'normal closure', when: 'the server closed the connection on purpose' },
-  1001: { reason: 'server shutting down', when: 'the server is stopping (SIGTERM); reconnect' },
+  1001: {
+    reason: 'server shutting down',
+    when: 'a document was opened while the server was stopping, or the code embedding it stopped it with stop(CloseCode.goingAway); reconnect',
+  },
   1002: {
     reason: 'malformed message',
     when: 'a frame could not be decoded, or carried an invalid Yjs update or awareness state',
@@ -37,6 +41,10 @@ export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: st
   1011: {
     reason: 'internal error',
     when: 'the document could not be loaded or stored; reconnect to resend',
+  },
+  1012: {
+    reason: 'server restarting',
+    when: 'the server is stopping (SIGTERM, SIGINT, stop()) after storing every write; reconnect at once',
   },
   1013: {
     reason: 'too slow',

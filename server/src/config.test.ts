@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConfigError, loadConfig } from './config.js'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ConfigError, loadConfig, readTlsFiles } from './config.js'
+import { selfSignedCertificate } from './test-support/tls.js'
 
 describe('configuration', () => {
   it('[CF1] defaults match DESIGN.md', () => {
@@ -86,5 +89,48 @@ describe('configuration', () => {
         },
       )
     }
+  })
+
+  it('[TL1] TLS_CERT_FILE and TLS_KEY_FILE come together or not at all', () => {
+    const both = loadConfig({ TLS_CERT_FILE: '/etc/tandem/cert.pem', TLS_KEY_FILE: '/etc/tandem/key.pem' })
+    assert.equal(both.TLS_CERT_FILE, '/etc/tandem/cert.pem')
+    assert.equal(both.TLS_KEY_FILE, '/etc/tandem/key.pem')
+    assert.equal(readTlsFiles(loadConfig({})), undefined)
+    for (const [given, missing] of [['TLS_CERT_FILE', 'TLS_KEY_FILE'], ['TLS_KEY_FILE', 'TLS_CERT_FILE']] as const) {
+      assert.throws(
+        () => loadConfig({ [given]: '/etc/tandem/file.pem', [missing]: ' ' }),
+        (error: unknown) => error instanceof ConfigError
+          && error.message.startsWith(`${missing} is missing`)
+          && error.message.includes(given)
+          && !error.message.includes('\n'),
+      )
+    }
+  })
+
+  it('[TL2] the TLS files are read and checked: unreadable, not PEM or a key of another certificate is one line naming the variable and the cause', async () => {
+    const certificate = await selfSignedCertificate()
+    const other = await selfSignedCertificate()
+    const garbage = join(certificate.directory, 'garbage.pem')
+    await writeFile(garbage, 'not PEM at all\n')
+    const good = readTlsFiles({ TLS_CERT_FILE: certificate.certFile, TLS_KEY_FILE: certificate.keyFile })
+    assert.deepEqual(good?.cert, certificate.cert)
+    assert.match(good!.key.toString(), /PRIVATE KEY/)
+    const cases: Array<[string, string, RegExp]> = [
+      [join(certificate.directory, 'absent.pem'), certificate.keyFile, /^TLS_CERT_FILE \S+absent\.pem cannot be read: ENOENT/],
+      [certificate.certFile, join(certificate.directory, 'absent.pem'), /^TLS_KEY_FILE \S+absent\.pem cannot be read: ENOENT/],
+      [garbage, certificate.keyFile, /^TLS_CERT_FILE \S+garbage\.pem is not a PEM certificate: \S/],
+      [certificate.keyFile, certificate.keyFile, /^TLS_CERT_FILE \S+key\.pem is not a PEM certificate: \S/],
+      [certificate.certFile, certificate.certFile, /^TLS_KEY_FILE \S+cert\.pem is not a PEM private key: \S/],
+      [certificate.certFile, other.keyFile, /^TLS_KEY_FILE \S+ is not the key of the certificate in /],
+    ]
+    for (const [certFile, keyFile, message] of cases) {
+      assert.throws(
+        () => readTlsFiles({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile }),
+        (error: unknown) => error instanceof ConfigError && message.test(error.message) && !error.message.includes('\n'),
+        `${certFile} with ${keyFile}`,
+      )
+    }
+    await certificate.dispose()
+    await other.dispose()
   })
 })

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { z } from 'zod'
 
 const port = z.coerce
@@ -75,6 +77,8 @@ const schema = z.object({
   DATABASE_URL: serviceUrl(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/database'),
   REDIS_URL: serviceUrl(['redis:', 'rediss:'], 'redis://host:6379'),
   REDIS_PREFIX: z.string().min(1).max(100).default('tandem:'),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
 })
 
 export type Config = z.infer<typeof schema>
@@ -113,10 +117,60 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       'REDIS_URL needs DATABASE_URL: instances that share updates must share one store (set DATABASE_URL to a Postgres URL)',
     )
   }
+  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
+    const [given, missing] = config.TLS_CERT_FILE === undefined
+      ? ['TLS_KEY_FILE', 'TLS_CERT_FILE']
+      : ['TLS_CERT_FILE', 'TLS_KEY_FILE']
+    throw new ConfigError(`${missing} is missing: ${given} is set, and TLS needs both (PEM files), or neither`)
+  }
   if (config.NODE_ENV === 'production' && config.AUTH_SECRET === undefined && !config.ALLOW_ANONYMOUS) {
     throw new ConfigError(
       'AUTH_SECRET is required when NODE_ENV=production (set ALLOW_ANONYMOUS=true to run without tokens)',
     )
   }
   return config
+}
+
+/** A PEM certificate chain and its private key, read from TLS_CERT_FILE and TLS_KEY_FILE. */
+export interface TlsFiles {
+  readonly cert: Buffer
+  readonly key: Buffer
+}
+
+/**
+ * Reads and checks the TLS files the configuration names, or `undefined` without TLS. A file
+ * that cannot be read, is not PEM of the right kind, or a key that does not belong to the
+ * certificate is a `ConfigError` naming the variable and the cause, so start-up stops before
+ * listening rather than at the first handshake.
+ */
+export function readTlsFiles(config: Pick<Config, 'TLS_CERT_FILE' | 'TLS_KEY_FILE'>): TlsFiles | undefined {
+  if (config.TLS_CERT_FILE === undefined || config.TLS_KEY_FILE === undefined) return undefined
+  const cert = readVariableFile('TLS_CERT_FILE', config.TLS_CERT_FILE)
+  const key = readVariableFile('TLS_KEY_FILE', config.TLS_KEY_FILE)
+  const certificate = parsed('TLS_CERT_FILE', config.TLS_CERT_FILE, 'a PEM certificate', () => new X509Certificate(cert))
+  const privateKey: KeyObject = parsed('TLS_KEY_FILE', config.TLS_KEY_FILE, 'a PEM private key', () => createPrivateKey(key))
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new ConfigError(`TLS_KEY_FILE ${config.TLS_KEY_FILE} is not the key of the certificate in TLS_CERT_FILE ${config.TLS_CERT_FILE}`)
+  }
+  return { cert, key }
+}
+
+function readVariableFile(name: string, path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    throw new ConfigError(`${name} ${path} cannot be read: ${oneLine(error)}`)
+  }
+}
+
+function parsed<T>(name: string, path: string, kind: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    throw new ConfigError(`${name} ${path} is not ${kind}: ${oneLine(error)}`)
+  }
+}
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ')
 }

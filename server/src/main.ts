@@ -6,7 +6,8 @@ import { OpenAuthenticator } from './auth/open-authenticator.js'
 import { ShareTokens } from './auth/share-tokens.js'
 import type { Bus } from './bus/bus.js'
 import { RedisBus } from './bus/redis-bus.js'
-import { type Config, ConfigError, loadConfig } from './config.js'
+import { CloseCode } from './close-codes.js'
+import { type Config, ConfigError, loadConfig, readTlsFiles } from './config.js'
 import { createLogger } from './logger.js'
 import { startTandem } from './tandem.js'
 
@@ -16,7 +17,8 @@ const LOCK_WAIT_MS = 10_000
 
 function readConfig() {
   try {
-    return loadConfig(process.env)
+    const config = loadConfig(process.env)
+    return { config, tls: readTlsFiles(config) }
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`tandem: invalid configuration: ${error.message}\n`)
@@ -24,7 +26,7 @@ function readConfig() {
   }
 }
 
-const config = readConfig()
+const { config, tls } = readConfig()
 const logger = createLogger(config.LOG_LEVEL)
 const store = config.DATABASE_URL === undefined
   ? await openLevelDb(config)
@@ -67,6 +69,7 @@ const tandem = await startTandem({
   unloadDelayMs: config.UNLOAD_DELAY_MS,
   pingIntervalMs: config.PING_INTERVAL_MS,
   maxConnections: config.MAX_CONNECTIONS,
+  tls,
 })
 logger.info(
   config.DATABASE_URL === undefined
@@ -75,13 +78,17 @@ logger.info(
   `Tandem is listening on ${tandem.url}`,
 )
 
+/**
+ * A signal is a restart as clients see it (a rolling deploy, a scale-in): every write is
+ * stored, then sockets close with 1012 so providers reconnect at once, to another replica.
+ */
 function shutdown(signal: NodeJS.Signals): void {
   logger.info({ signal }, 'shutting down')
   setTimeout(() => {
     logger.error('shutdown took too long; exiting')
     process.exit(1)
   }, SHUTDOWN_TIMEOUT_MS).unref()
-  tandem.stop().then(
+  tandem.stop(CloseCode.serviceRestart).then(
     () => {
       logger.info('stopped')
       process.exit(0)

@@ -22,7 +22,7 @@ function answered(socket: WebSocket): Promise<void> {
 }
 
 describe('server lifecycle and HTTP', () => {
-  it('[LC1] stop() waits for pending writes, then closes clients with 1001', async () => {
+  it('[LC1] stop() waits for pending writes, then closes clients with 1012', async () => {
     const store = new ControlledStore()
     const server = await startTestServer({ store })
     const writer = connectProvider(server.wsUrl, 'stopping')
@@ -45,7 +45,7 @@ describe('server lifecycle and HTTP', () => {
     await stopping
     assert.equal(storedWhenStopped, 1, 'stop() returned before the write was stored')
     await when(writer, 'status', () => closeCode !== 0, 'the client was not closed')
-    assert.equal(closeCode, CloseCode.goingAway)
+    assert.equal(closeCode, CloseCode.serviceRestart)
     disconnect(writer)
   })
 

@@ -1,5 +1,6 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { DocumentStore } from '@tandem/persistence/document-store'
 import type { Logger } from 'pino'
@@ -81,7 +82,18 @@ export interface TandemOptions {
   readonly conversionWorkers?: number
   /** Conversions that may wait for a worker (default 16); past it, 503. */
   readonly maxQueuedConversions?: number
+  /** A PEM certificate chain and key (TLS_CERT_FILE, TLS_KEY_FILE): serve https:// and wss://. */
+  readonly tls?: TlsCredentials
 }
+
+/** What Tandem needs to serve TLS itself, PEM-encoded. */
+export interface TlsCredentials {
+  readonly cert: string | Buffer
+  readonly key: string | Buffer
+}
+
+/** The close codes a stop may send: 1012 (a restart, the default) or 1001 (gone for good). */
+export type StopCode = typeof CloseCode.serviceRestart | typeof CloseCode.goingAway
 
 /** A running server. */
 export interface Tandem {
@@ -91,8 +103,11 @@ export interface Tandem {
   readonly bus: Bus
   readonly gateway: WebSocketGateway
   readonly metrics: Metrics
-  /** Stops accepting, flushes every write, closes sockets with 1001 and the store. */
-  stop(): Promise<void>
+  /**
+   * Stops accepting, flushes every write, closes sockets with `code` (1012 by default: clients
+   * reconnect at once, through a load balancer to another instance), then the bus and the store.
+   */
+  stop(code?: StopCode): Promise<void>
 }
 
 /** Starts the HTTP and WebSocket server on one port. */
@@ -161,21 +176,22 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   })
   const headersTimeout = options.headersTimeoutMs ?? 5_000
   const listener = getRequestListener(app.fetch)
-  const server = createServer(
-    {
-      headersTimeout,
-      // A whole request, body included: a 16 MiB PUT on a slow link, not a trickle forever.
-      requestTimeout: Math.max(headersTimeout, 60_000),
-      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
-    },
-    (request, response) => {
-      if (!guard.refuses(request)) return void listener(request, response)
-      metrics.refusals.inc({ code: '503' })
-      response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5', 'Connection': 'close' })
-      response.end(JSON.stringify({ error: { code: 'too_many_connections', message: 'the server has too many connections; retry' } }))
-    },
-  )
-  const guard = new ConnectionGuard(server, {
+  const handler: RequestListener = (request, response) => {
+    if (!guard.refuses(request)) return void listener(request, response)
+    metrics.refusals.inc({ code: '503' })
+    response.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5', 'Connection': 'close' })
+    response.end(JSON.stringify({ error: { code: 'too_many_connections', message: 'the server has too many connections; retry' } }))
+  }
+  const timeouts = {
+    headersTimeout,
+    // A whole request, body included: a 16 MiB PUT on a slow link, not a trickle forever.
+    requestTimeout: Math.max(headersTimeout, 60_000),
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  }
+  const server = options.tls === undefined
+    ? createServer(timeouts, handler)
+    : createHttpsServer({ ...timeouts, ...options.tls, handshakeTimeout: headersTimeout }, handler)
+  const guard = new ConnectionGuard(server instanceof HttpsServer ? afterHandshake(server) : server, {
     maxConnections: options.maxConnections ?? defaultMaxConnections(),
     firstByteTimeoutMs: headersTimeout,
   })
@@ -192,7 +208,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     })
   })
   const port = (server.address() as AddressInfo).port
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  const url = `${options.tls === undefined ? 'http' : 'https'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
   let stopping: Promise<void> | null = null
   return {
     url,
@@ -201,13 +217,13 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     bus,
     gateway,
     metrics,
-    stop: () => {
+    stop: (code = CloseCode.serviceRestart) => {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         await conversions.close()
-        await registry.close()
-        gateway.close(CloseCode.goingAway)
+        await registry.close(code)
+        gateway.close(code)
         await bus.close()
         await store.close()
         server.closeAllConnections()
@@ -216,4 +232,23 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       return stopping
     },
   }
+}
+
+/**
+ * The HTTPS server as the connection guard sees it: each connection once its TLS handshake is
+ * done, because requests arrive on the TLS socket, not on the TCP socket under it. A handshake
+ * that stalls is cut by `handshakeTimeout`; the cap on raw connections still applies.
+ */
+function afterHandshake(server: HttpsServer): Server {
+  const view = {
+    set maxConnections(value: number) {
+      server.maxConnections = value
+    },
+    on(event: 'connection', track: (socket: Socket) => void) {
+      server.on('secureConnection', track)
+      return view
+    },
+  }
+  // The guard uses only these two members of a server.
+  return view as unknown as Server
 }

@@ -191,20 +191,20 @@ export class RoomRegistry {
     await this.#options.store.undelete(name)
   }
 
-  /** Flushes every room, closes its peers with 1001 and unloads it, compacting nothing. */
-  async close(): Promise<void> {
+  /** Flushes every room, closes its peers with `code` and unloads it, compacting nothing. */
+  async close(code: CloseCode = CloseCode.serviceRestart): Promise<void> {
     this.#closed = true
     if (this.#catchUpTimer !== null) clearInterval(this.#catchUpTimer)
     const pending: Array<Promise<unknown>> = []
     for (const [name, entry] of this.#entries) {
-      if (entry.state === 'ready') pending.push(this.#retire(name, entry, CloseCode.goingAway, flushOnly))
+      if (entry.state === 'ready') pending.push(this.#retire(name, entry, code, flushOnly))
       else if (entry.state === 'loading') pending.push(entry.room.catch(() => undefined))
       else pending.push(entry.done)
     }
     await Promise.all(pending)
     // Rooms that finished loading during the wait.
     for (const [name, entry] of this.#entries) {
-      if (entry.state === 'ready') await this.#retire(name, entry, CloseCode.goingAway, flushOnly)
+      if (entry.state === 'ready') await this.#retire(name, entry, code, flushOnly)
     }
   }
 

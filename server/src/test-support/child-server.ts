@@ -50,7 +50,7 @@ export function spawnChildServer(env: Record<string, string>): StartingServer {
   const { child, exited, stdout, stderr } = spawnMain(env)
   const url = new Promise<string>((resolve, reject) => {
     const look = () => {
-      const match = /listening on (http:\/\/[^"\s]+)/.exec(stdout())
+      const match = /listening on (https?:\/\/[^"\s]+)/.exec(stdout())
       if (match) resolve(match[1]!)
     }
     child.stdout.on('data', look)

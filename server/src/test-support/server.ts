@@ -67,9 +67,9 @@ export async function startTestServer(
   return {
     ...started,
     wsUrl: `${started.url.replace('http', 'ws')}/collab`,
-    stop: async () => {
+    stop: async (code) => {
       try {
-        await started.stop()
+        await started.stop(code)
       } finally {
         await ownDirectory?.dispose()
       }
