@@ -95,3 +95,9 @@ export function mainProcessNamed(name: string): number | undefined {
   }
   return undefined
 }
+
+/** CPU seconds every core of the machine has been busy so far (/proc/stat, all but idle and iowait). */
+export function machineBusySeconds(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  return (user! + nice! + system! + irq! + softirq! + steal!) / TICKS_PER_SECOND
+}

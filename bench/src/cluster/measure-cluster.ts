@@ -3,7 +3,7 @@
 // another instance"; one measured window shared by every process.
 import { forkWorker } from '../load/fork-worker.js'
 import type { StartMessage, WorkerResult } from '../load/worker.js'
-import { cpuSeconds, cpuSecondsBetween } from '../proc-stats.js'
+import { cpuSeconds, cpuSecondsBetween, machineBusySeconds } from '../proc-stats.js'
 import { percentile } from '../statistics.js'
 import { within } from '../within.js'
 import { type ClusterKind, startCluster } from './cluster-instances.js'
@@ -41,6 +41,11 @@ export interface ClusterRun {
   /** Signs of another Redis or Postgres client at work during the window (see {@link ServicesSnapshot}). */
   readonly foreignRedisConnections: number
   readonly foreignCommits: number
+  /**
+   * Cores other processes kept busy on average: the machine's busy time less this bench's
+   * own tree (instances, load processes), Redis and Postgres.
+   */
+  readonly foreignCores: number
 }
 
 /** How long every client may take to connect and sync before the run is given up. */
@@ -95,25 +100,35 @@ export async function measureCluster(
     await cluster.stop()
   }
 
-  async function snapshot(): Promise<ServicesSnapshot & { serversCpuS: number }> {
+  async function snapshot(): Promise<Snapshot> {
     const shared = await services.snapshot(cluster.databaseName)
-    return { ...shared, serversCpuS: cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) }
+    return {
+      ...shared,
+      at: nowMicros(),
+      serversCpuS: cluster.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+      benchCpuS: cpuSeconds(process.pid),
+      machineBusyS: machineBusySeconds(),
+    }
   }
 }
 
-function summarize(
-  kind: ClusterKind,
-  instances: number,
-  results: WorkerResult[],
-  before: ServicesSnapshot & { serversCpuS: number },
-  after: ServicesSnapshot & { serversCpuS: number },
-): ClusterRun {
+interface Snapshot extends ServicesSnapshot {
+  readonly at: number
+  readonly serversCpuS: number
+  /** This process's tree: itself, the instances and the load processes. */
+  readonly benchCpuS: number
+  readonly machineBusyS: number
+}
+
+function summarize(kind: ClusterKind, instances: number, results: WorkerResult[], before: Snapshot, after: Snapshot): ClusterRun {
   const clients = results.reduce((sum, result) => sum + result.connected, 0)
   const written = results.reduce((sum, result) => sum + result.sent, 0)
   const delivered = results.reduce((sum, result) => sum + result.delivered, 0)
   const deliveredAcross = results.reduce((sum, result) => sum + result.deliveredFromOthers, 0)
   const same = results.flatMap((result) => result.latenciesFromThisProcessMs).sort((a, b) => a - b)
   const across = results.flatMap((result) => result.latenciesFromOthersMs).sort((a, b) => a - b)
+  const redisCpuS = cpuSecondsBetween(before.redisCpu, after.redisCpu)
+  const postgresCpuS = cpuSecondsBetween(before.postgresCpu, after.postgresCpu)
   const perDelivered = (seconds: number) => (delivered === 0 ? Number.NaN : (seconds * 1e6) / delivered)
   return {
     kind,
@@ -129,10 +144,12 @@ function summarize(
     acrossP50: percentile(across, 0.5),
     acrossP99: percentile(across, 0.99),
     serversCpuUs: perDelivered(after.serversCpuS - before.serversCpuS),
-    redisCpuUs: perDelivered(cpuSecondsBetween(before.redisCpu, after.redisCpu)),
-    postgresCpuUs: perDelivered(cpuSecondsBetween(before.postgresCpu, after.postgresCpu)),
+    redisCpuUs: perDelivered(redisCpuS),
+    postgresCpuUs: perDelivered(postgresCpuS),
     publishesPerUpdate: written === 0 ? Number.NaN : (after.publishes - before.publishes) / written,
     foreignRedisConnections: after.redisConnections - before.redisConnections,
     foreignCommits: after.foreignCommits - before.foreignCommits,
+    foreignCores: (after.machineBusyS - before.machineBusyS - (after.benchCpuS - before.benchCpuS) - redisCpuS - postgresCpuS)
+      / ((after.at - before.at) / 1e6),
   }
 }
