@@ -23,10 +23,17 @@ function firstClose(provider: WebsocketProvider): Promise<number> {
   })
 }
 
-/** The first close code a Hocuspocus provider sees from the server. */
+/**
+ * The first close code a Hocuspocus provider sees from the server. The provider then stops
+ * reconnecting: destroyed while a reconnect to the stopped server is still connecting, it
+ * throws from `ws` ("closed before the connection was established").
+ */
 function firstHocuspocusClose(provider: HocuspocusProvider): Promise<number> {
   return new Promise((resolve) => {
-    provider.on('close', ({ event }: { event: { code: number } }) => resolve(event.code))
+    provider.on('close', ({ event }: { event: { code: number } }) => {
+      provider.configuration.websocketProvider.disconnect()
+      resolve(event.code)
+    })
   })
 }
 
