@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, Server } from 'node:http'
+import { Server as HttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 
 export interface ConnectionGuardOptions {
@@ -23,9 +24,12 @@ export class ConnectionGuard {
   readonly #over = new WeakSet<Socket>()
   #open = 0
 
-  constructor(server: Server, private readonly options: ConnectionGuardOptions) {
+  constructor(server: Server | HttpsServer, private readonly options: ConnectionGuardOptions) {
     server.maxConnections = options.maxConnections + Math.max(16, Math.ceil(options.maxConnections / 10))
-    server.on('connection', (socket: Socket) => this.#track(socket))
+    // Over TLS, requests arrive on the TLS socket made once the handshake is done, not on the
+    // TCP one (a stalled handshake is cut by the server's handshakeTimeout).
+    const event = server instanceof HttpsServer ? 'secureConnection' : 'connection'
+    server.on(event, (socket: Socket) => this.#track(socket))
   }
 
   /** Whether `request` came on a connection past the cap and must be answered 503. */

@@ -1,6 +1,6 @@
-import { createServer, type RequestListener, type Server } from 'node:http'
-import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer, type RequestListener } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { DocumentStore } from '@tandem/persistence/document-store'
 import type { Logger } from 'pino'
@@ -191,7 +191,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   const server = options.tls === undefined
     ? createServer(timeouts, handler)
     : createHttpsServer({ ...timeouts, ...options.tls, handshakeTimeout: headersTimeout }, handler)
-  const guard = new ConnectionGuard(server instanceof HttpsServer ? afterHandshake(server) : server, {
+  const guard = new ConnectionGuard(server, {
     maxConnections: options.maxConnections ?? defaultMaxConnections(),
     firstByteTimeoutMs: headersTimeout,
   })
@@ -232,23 +232,4 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       return stopping
     },
   }
-}
-
-/**
- * The HTTPS server as the connection guard sees it: each connection once its TLS handshake is
- * done, because requests arrive on the TLS socket, not on the TCP socket under it. A handshake
- * that stalls is cut by `handshakeTimeout`; the cap on raw connections still applies.
- */
-function afterHandshake(server: HttpsServer): Server {
-  const view = {
-    set maxConnections(value: number) {
-      server.maxConnections = value
-    },
-    on(event: 'connection', track: (socket: Socket) => void) {
-      server.on('secureConnection', track)
-      return view
-    },
-  }
-  // The guard uses only these two members of a server.
-  return view as unknown as Server
 }
