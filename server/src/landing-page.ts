@@ -1,7 +1,8 @@
 import { html } from 'hono/html'
 
-/** The page at `/` until the editor is served there. */
-export function landingPage(host: string) {
+/** The page at `/` until the editor is served there; `secure` when it was asked over https. */
+export function landingPage(host: string, secure = false) {
+  const ws = secure ? 'wss' : 'ws'
   return html`<!doctype html>
 <html lang="en">
   <head>
@@ -19,12 +20,12 @@ export function landingPage(host: string) {
     <h1>Tandem</h1>
     <p>A collaborative document server: it relays Yjs updates and presence between everyone
       editing a document and stores every document.</p>
-    <p>Connect any y-websocket client to <code>ws://${host}/collab/&lt;document&gt;</code>:</p>
+    <p>Connect any y-websocket client to <code>${ws}://${host}/collab/&lt;document&gt;</code>:</p>
     <pre>import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 
 const doc = new Y.Doc()
-const provider = new WebsocketProvider('ws://${host}/collab', 'my-document', doc)</pre>
+const provider = new WebsocketProvider('${ws}://${host}/collab', 'my-document', doc)</pre>
     <p>Health: <a href="/healthz">/healthz</a>, readiness: <a href="/readyz">/readyz</a>.</p>
   </body>
 </html>`

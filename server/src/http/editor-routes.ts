@@ -16,7 +16,10 @@ export function editorRoutes(editorDir: string): Hono {
   const routes = new Hono()
   const indexFile = join(editorDir, 'index.html')
   if (!existsSync(indexFile)) {
-    routes.get('/', (c) => c.html(landingPage(new URL(c.req.url).host)))
+    routes.get('/', (c) => {
+      const url = new URL(c.req.url)
+      return c.html(landingPage(url.host, url.protocol === 'https:'))
+    })
     return routes
   }
   const page = readFileSync(indexFile, 'utf8')
