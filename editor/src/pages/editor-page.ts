@@ -1,14 +1,9 @@
-import { HocuspocusProvider, WebSocketStatus } from '@hocuspocus/provider'
-import { Editor } from '@tiptap/core'
-import Collaboration from '@tiptap/extension-collaboration'
-import CollaborationCaret from '@tiptap/extension-collaboration-caret'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import * as Y from 'yjs'
+import { connectionStatus, openEditorSession, presentUsers, type EditorSession } from '../collab/editor-session.js'
 import { loadIdentity, saveIdentity, type Identity } from '../collab/identity.js'
 import { saysDeleted } from '../collab/deleted.js'
 import { saysCannotSave } from '../collab/reconnect-delay.js'
 import { currentToken, sharedSocket } from '../collab/session.js'
-import { CONTENT_FIELD, documentExtensions } from '../schema/extensions.js'
 import { h } from '../ui/dom.js'
 import { createShareMenu } from '../ui/share-menu.js'
 import { createToolbar } from '../ui/toolbar.js'
@@ -17,42 +12,31 @@ import { createToolbar } from '../ui/toolbar.js'
 export function renderEditorPage(root: HTMLElement, name: string): void {
   document.title = `${name} · Tandem`
   const identity = loadIdentity()
-  const doc = new Y.Doc()
+  const socket = sharedSocket()
+  const editorElement = h('div', { class: 'page' })
+  const session = openEditorSession({
+    element: editorElement,
+    name,
+    socket,
+    token: currentToken() ?? '',
+    user: identity,
+    attributes: { 'class': 'prose', 'aria-label': `Document ${name}`, 'spellcheck': 'true' },
+  })
+  const { doc, provider, editor } = session
   // Edits made offline survive a reload and merge when the server is back.
   const offline = new IndexeddbPersistence(`tandem:${name}`, doc)
-  const socket = sharedSocket()
-  const provider = new HocuspocusProvider({
-    websocketProvider: socket,
-    name,
-    document: doc,
-    token: currentToken() ?? '',
-  })
-  provider.attach()
 
   const connection = h('span', { 'class': 'pill', 'data-testid': 'connection-status' }, 'Connecting…')
   const saving = h('span', { 'class': 'pill', 'data-testid': 'save-status' }, 'Saved')
   const mode = h('span', { 'class': 'pill pill-readonly', 'data-testid': 'read-only', 'hidden': true }, 'Read only')
   const presence = h('ul', { 'class': 'presence', 'aria-label': 'People here', 'data-testid': 'presence' })
   const problem = h('div', { class: 'banner', role: 'alert', hidden: true })
-  const editorElement = h('div', { class: 'page' })
   const nameInput = h('input', { 'class': 'identity-name', 'value': identity.name, 'aria-label': 'Your name', 'maxlength': '40' })
   const colorInput = h('input', { 'class': 'identity-color', 'type': 'color', 'value': identity.color, 'aria-label': 'Your colour' })
   let readOnly = false
   let deleted = false
   let cannotSave = false
   const share = createShareMenu({ name, canWrite: () => !readOnly })
-
-  const editor = new Editor({
-    element: editorElement,
-    // Its <style> element would need 'unsafe-inline' in the CSP; styles.css carries the same rules.
-    injectCSS: false,
-    extensions: [
-      ...documentExtensions,
-      Collaboration.configure({ document: doc, field: CONTENT_FIELD }),
-      CollaborationCaret.configure({ provider, user: identity }),
-    ],
-    editorProps: { attributes: { 'class': 'prose', 'aria-label': `Document ${name}`, 'spellcheck': 'true' } },
-  })
 
   const toolbar = createToolbar(editor)
   root.replaceChildren(
@@ -71,10 +55,10 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
 
   const showStatus = () => {
     if (deleted) return
-    const status = socket.status
-    const online = status === WebSocketStatus.Connected && provider.isAuthenticated
-    connection.textContent = online ? 'Online' : status === WebSocketStatus.Disconnected ? 'Offline' : 'Connecting…'
-    connection.dataset.state = online ? 'online' : status === WebSocketStatus.Disconnected ? 'offline' : 'connecting'
+    const status = connectionStatus(session, socket)
+    const online = status === 'connected'
+    connection.textContent = online ? 'Online' : status === 'disconnected' ? 'Offline' : 'Connecting…'
+    connection.dataset.state = online ? 'online' : status === 'disconnected' ? 'offline' : 'connecting'
     const unsaved = provider.hasUnsyncedChanges
     saving.textContent = unsaved ? (online ? 'Saving…' : 'Not saved yet') : 'Saved'
     saving.dataset.state = unsaved ? 'saving' : 'saved'
@@ -142,8 +126,8 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
     cannotSave = false
     problem.hidden = true
   })
-  provider.awareness!.on('change', () => renderPresence(presence, provider, doc.clientID))
-  renderPresence(presence, provider, doc.clientID)
+  provider.awareness!.on('change', () => renderPresence(presence, session))
+  renderPresence(presence, session)
 
   const updateIdentity = () => {
     const next: Identity = { name: nameInput.value.trim() || identity.name, color: colorInput.value }
@@ -155,18 +139,16 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   editor.commands.focus('end')
 }
 
-function renderPresence(list: HTMLElement, provider: HocuspocusProvider, self: number): void {
+function renderPresence(list: HTMLElement, session: EditorSession): void {
   const people: HTMLElement[] = []
-  for (const [clientId, state] of provider.awareness!.getStates()) {
-    const user = (state as { user?: Partial<Identity> }).user
-    if (!user?.name) continue
-    const you = clientId === self
+  for (const user of presentUsers(session)) {
+    const label = user.self ? `${user.name} (you)` : user.name
     const avatar = h('span', { class: 'avatar' }, initials(user.name))
     // Through the CSSOM: a style attribute would need 'unsafe-inline' in the CSP.
-    avatar.style.background = safeColor(user.color)
-    people.push(h('li', { 'class': 'person', 'title': you ? `${user.name} (you)` : user.name, 'data-testid': 'person' },
+    avatar.style.background = user.color
+    people.push(h('li', { 'class': 'person', 'title': label, 'data-testid': 'person' },
       avatar,
-      h('span', { class: 'person-name' }, you ? `${user.name} (you)` : user.name),
+      h('span', { class: 'person-name' }, label),
     ))
   }
   list.replaceChildren(...people)
@@ -174,8 +156,4 @@ function renderPresence(list: HTMLElement, provider: HocuspocusProvider, self: n
 
 function initials(name: string): string {
   return name.split(/\s+/).filter(Boolean).slice(0, 2).map((part) => part[0]!.toUpperCase()).join('')
-}
-
-function safeColor(color: unknown): string {
-  return typeof color === 'string' && /^#[0-9a-f]{6}$/i.test(color) ? color : '#64748b'
 }
