@@ -1,0 +1,210 @@
+import { expect, type Page, test } from '@playwright/test'
+import { HostSite } from '../support/host-page.js'
+import { openAs } from '../support/people.js'
+import { TandemServer } from '../support/tandem-server.js'
+
+let server: TandemServer
+let host: HostSite
+
+test.beforeEach(async () => {
+  server = new TandemServer()
+  await server.start()
+  host = new HostSite()
+  await host.start()
+})
+
+test.afterEach(async () => {
+  await host.stop()
+  await server.dispose()
+})
+
+/** The host's own look, which the element must leave alone. */
+const HOST_CSS = `
+  body { font-family: Georgia, serif; color: rgb(20, 30, 40); background: rgb(253, 246, 227); margin: 24px; }
+  p { margin: 40px 0; color: rgb(200, 0, 0); font-size: 20px; }
+  button { background: rgb(255, 105, 180); border: 3px solid black; }
+  ul { list-style: square; padding: 0; }
+`
+
+/** A host page whose `<tandem-editor>` elements appear once `loadEmbed` adds embed.js. */
+function hostPage(elements: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Host app</title><style>${HOST_CSS}</style></head>
+<body>
+  <h1>Our own app</h1>
+  <p id="host-text">A paragraph of the host page, styled by the host.</p>
+  ${elements}
+  <script>
+    window.seen = []
+    for (const type of ['ready', 'status', 'synced', 'change', 'saved', 'presence', 'auth-error', 'error']) {
+      document.addEventListener('tandem-' + type, (event) => {
+        window.seen.push({ type: event.type, id: event.target.id, detail: event.detail, bubbles: event.bubbles, composed: event.composed })
+      })
+    }
+  </script>
+</body></html>`
+}
+
+async function loadEmbed(page: Page): Promise<void> {
+  await page.evaluate((src) => {
+    const script = document.createElement('script')
+    script.type = 'module'
+    script.src = src
+    document.head.append(script)
+  }, `${server.url}/embed.js`)
+}
+
+/** The element's API as a host page sees it. */
+interface TandemEditor extends HTMLElement {
+  readonly readonly: boolean
+  flush(): Promise<void>
+  getText(): string
+  getHTML(): string
+  getMarkdown(): Promise<string>
+  getJSON(): { content?: unknown[] }
+}
+
+interface Seen {
+  type: string
+  id: string
+  detail: Record<string, unknown>
+  bubbles: boolean
+  composed: boolean
+}
+
+function seen(page: Page): Promise<Seen[]> {
+  return page.evaluate(() => (window as unknown as { seen: Seen[] }).seen)
+}
+
+function hostStyle(page: Page) {
+  return page.evaluate(() => {
+    const style = (selector: string) => {
+      const computed = getComputedStyle(document.querySelector(selector)!)
+      return [computed.color, computed.margin, computed.fontFamily, computed.fontSize, computed.backgroundColor].join(' | ')
+    }
+    return { body: style('body'), text: style('#host-text'), button: style('#send') }
+  })
+}
+
+function contentText(document: string): Promise<string> {
+  return server.api(`/${document}/content?format=text`).then((response) => response.text())
+}
+
+test('[EM1] [EM2] [EM3] [EM5] [EM6] [EM7] two elements on another origin co-edit with each other and Tandem\'s app, show presence, fire events, flush, submit with a form, and leave the host\'s styles alone', async ({ browser }, testInfo) => {
+  const ada = await server.token({ role: 'write', name: 'Ada Lovelace', docs: ['embedded'] })
+  const bob = await server.token({ role: 'write', name: 'Bob Kahn', docs: ['embedded'] })
+  const url = host.page('/', hostPage(`
+    <form id="form">
+      <tandem-editor id="ada" document="embedded" token="${ada}" user-name="Ada Lovelace" user-color="#7c3aed" name="notes" placeholder="Write here…"></tandem-editor>
+      <button id="send" type="submit">Send</button>
+    </form>
+    <tandem-editor id="bob" document="embedded" token="${bob}" user-name="Bob Kahn" user-color="#059669" toolbar="minimal" theme="dark"></tandem-editor>
+  `))
+  expect(new URL(url).origin).not.toBe(server.url)
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  const requested: string[] = []
+  page.on('request', (request) => requested.push(request.url()))
+  await page.goto(url)
+  const before = await hostStyle(page)
+  await loadEmbed(page)
+
+  await expect.poll(async () => (await seen(page)).filter((event) => event.type === 'tandem-synced').map((event) => event.id).sort()).toEqual(['ada', 'bob'])
+  const adaEditor = page.locator('#ada .tandem-prose')
+  const bobEditor = page.locator('#bob .tandem-prose')
+  await expect(adaEditor).toHaveAttribute('contenteditable', 'true')
+
+  // Ada types, Bob sees it; Carol in Tandem's own app sees it and answers.
+  await adaEditor.click()
+  await page.keyboard.type('Ada writes in the embedded editor.')
+  await expect(bobEditor).toContainText('Ada writes in the embedded editor.')
+  const carol = await openAs(browser, 'Carol Shaw', '#d97706', await server.link('embedded', 'write'))
+  await expect(carol.editor).toContainText('Ada writes in the embedded editor.')
+  await carol.editor.click()
+  await carol.page.keyboard.press('Control+End')
+  await carol.page.keyboard.press('Enter')
+  await carol.page.keyboard.type('Carol answers from the app.')
+  await expect(adaEditor).toContainText('Carol answers from the app.')
+  await expect(bobEditor).toContainText('Carol answers from the app.')
+
+  // Presence: everyone, with the names their tokens carry; Ada's caret shows in Bob's editor.
+  await expect(page.locator('#bob .tandem-person')).toHaveCount(3)
+  await expect(page.locator('#bob .collaboration-carets__label', { hasText: 'Ada Lovelace' })).toBeVisible()
+  await expect(carol.page.getByTestId('presence')).toContainText('Ada Lovelace')
+  await expect(carol.page.getByTestId('presence')).toContainText('Bob Kahn')
+  await expect.poll(async () => {
+    const last = (await seen(page)).filter((event) => event.type === 'tandem-presence' && event.id === 'bob').at(-1)
+    return (last?.detail.users as Array<{ name: string }> | undefined)?.map((user) => user.name).sort()
+  }).toEqual(['Ada Lovelace', 'Bob Kahn', 'Carol Shaw'])
+
+  // flush() resolves only once the server stored the change: read it back at once.
+  await adaEditor.click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.type(' Flushed.')
+  await page.evaluate(() => document.querySelector<TandemEditor>('#ada')!.flush())
+  expect(await contentText('embedded')).toContain('Flushed.')
+
+  // Events: each element's ready, status, synced, change and saved, bubbling and composed.
+  await expect.poll(async () => (await seen(page)).some((event) => event.type === 'tandem-saved' && event.id === 'ada')).toBe(true)
+  const events = await seen(page)
+  for (const id of ['ada', 'bob']) {
+    const mine = events.filter((event) => event.id === id)
+    expect(mine.find((event) => event.type === 'tandem-ready')?.detail).toEqual({ document: 'embedded' })
+    expect(mine.filter((event) => event.type === 'tandem-status').map((event) => event.detail.status)).toEqual(['connecting', 'connected'])
+    expect(mine.find((event) => event.type === 'tandem-change')?.detail).toEqual({ document: 'embedded' })
+  }
+  expect(events.every((event) => event.bubbles && event.composed)).toBe(true)
+  expect(events.filter((event) => event.type === 'tandem-auth-error' || event.type === 'tandem-error')).toEqual([])
+
+  // Reading the content; Markdown's converter loads only when asked for.
+  expect(requested.some((request) => /\/assets\/dist-/.test(request))).toBe(false)
+  const read = await page.evaluate(async () => {
+    const element = document.querySelector<TandemEditor>('#ada')!
+    return {
+      text: element.getText(),
+      html: element.getHTML(),
+      markdown: await element.getMarkdown(),
+      blocks: element.getJSON().content?.length,
+      form: new FormData(document.querySelector('form')!).get('notes'),
+    }
+  })
+  expect(read.text).toBe('Ada writes in the embedded editor.\n\nCarol answers from the app. Flushed.')
+  expect(read.html).toBe('<p>Ada writes in the embedded editor.</p><p>Carol answers from the app. Flushed.</p>')
+  expect(read.markdown).toBe('Ada writes in the embedded editor.\n\nCarol answers from the app. Flushed.')
+  expect(read.blocks).toBe(2)
+  expect(read.form).toBe(read.html)
+
+  // The host's look is untouched, and the host's CSS did not reach into the editor.
+  expect(await hostStyle(page)).toEqual(before)
+  const inside = await adaEditor.locator('p').first().evaluate((paragraph) => {
+    const computed = getComputedStyle(paragraph)
+    return { color: computed.color, margin: computed.margin }
+  })
+  expect(inside).toEqual({ color: 'rgb(31, 35, 40)', margin: '0px' })
+  const screenshot = testInfo.outputPath('embed-host-page.png')
+  await page.screenshot({ path: screenshot, fullPage: true })
+  await testInfo.attach('two <tandem-editor> elements on another origin', { path: screenshot, contentType: 'image/png' })
+  expect([...errors, ...carol.errors]).toEqual([])
+})
+
+test('[EM8] a readonly element shows the document and live edits but cannot change it', async ({ browser }) => {
+  await server.api('/fixed/content', { method: 'PUT', headers: { 'Content-Type': 'text/html' }, body: '<p>Fixed text.</p>' })
+  const token = await server.token({ role: 'write', name: 'Rita Reader', docs: ['fixed'] })
+  const url = host.page('/readonly', hostPage(`<tandem-editor id="rita" document="fixed" token="${token}" readonly></tandem-editor>`))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  const editor = page.locator('#rita .tandem-prose')
+  await expect(editor).toContainText('Fixed text.')
+  await expect(editor).toHaveAttribute('contenteditable', 'false')
+  await expect(page.locator('#rita .toolbar')).toBeHidden()
+  await editor.click()
+  await page.keyboard.type('Rita tries to type.')
+  await page.keyboard.press('Backspace')
+  await server.api('/fixed/content', { method: 'PUT', headers: { 'Content-Type': 'text/html' }, body: '<p>Fixed text, edited elsewhere.</p>' })
+  await expect(editor).toContainText('Fixed text, edited elsewhere.')
+  expect(await contentText('fixed')).toBe('Fixed text, edited elsewhere.')
+  expect(await page.evaluate(() => document.querySelector<TandemEditor>('#rita')!.readonly)).toBe(true)
+})
