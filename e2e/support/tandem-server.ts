@@ -15,6 +15,9 @@ export class TandemServer {
   #process: ChildProcess | null = null
   #port = 0
 
+  /** `env`: more environment for the server (e.g. `ALLOWED_ORIGINS`), over the defaults. */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
   get url(): string {
     return `http://127.0.0.1:${this.#port}`
   }
@@ -30,6 +33,7 @@ export class TandemServer {
         AUTH_SECRET: SECRET,
         LOG_LEVEL: 'warn',
         NODE_ENV: 'test',
+        ...this.env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     })
@@ -52,12 +56,12 @@ export class TandemServer {
     rmSync(this.dataDir, { recursive: true, force: true })
   }
 
-  /** A signed token, as an issuer would mint one. */
-  token(claims: { role: 'read' | 'write' | 'admin', name?: string, docs?: string[] }): Promise<string> {
+  /** A signed token, as an issuer would mint one; `expiresIn` as jose takes it (default one hour). */
+  token(claims: { role: 'read' | 'write' | 'admin', name?: string, docs?: string[], expiresIn?: string }): Promise<string> {
     return new SignJWT({ name: claims.name ?? claims.role, docs: claims.docs ?? ['*'], role: claims.role })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(claims.name ?? claims.role)
-      .setExpirationTime('1h')
+      .setExpirationTime(claims.expiresIn ?? '1h')
       .sign(new TextEncoder().encode(SECRET))
   }
 

@@ -208,3 +208,72 @@ test('[EM8] a readonly element shows the document and live edits but cannot chan
   expect(await contentText('fixed')).toBe('Fixed text, edited elsewhere.')
   expect(await page.evaluate(() => document.querySelector<TandemEditor>('#rita')!.readonly)).toBe(true)
 })
+
+test('[EM9] tokens that expire mid-session are renewed through tokenProvider and token-url, without cookies, with no edit lost', async ({ browser }) => {
+  test.setTimeout(120_000)
+  const lifetimeS = 35
+  const expiries: number[] = []
+  const cookies: Array<string | undefined> = []
+  host.handle('/token', async (request, body) => {
+    const { document, who } = JSON.parse(body) as { document: string, who?: string }
+    // The page's own tokenProvider sends its cookies as it likes; the element's token-url must not.
+    if (who === undefined) cookies.push(request.headers.cookie)
+    const token = await server.token({ role: 'write', name: who ?? 'Uma Url', docs: [document], expiresIn: `${lifetimeS}s` })
+    expiries.push(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000)
+    return { status: 200, json: { token } }
+  })
+  const url = host.page('/renewing', hostPage(`
+    <tandem-editor id="pat" document="renewed" user-name="Pat Provider"></tandem-editor>
+    <tandem-editor id="uma" document="renewed" token-url="/token" user-name="Uma Url"></tandem-editor>
+    <script>
+      document.cookie = 'host-session=secret'
+      window.reasons = []
+      // Set before embed.js defines the element: the element must still use it.
+      document.getElementById('pat').tokenProvider = async ({ document, reason }) => {
+        window.reasons.push(reason)
+        const response = await fetch('/token', { method: 'POST', body: JSON.stringify({ document, who: 'Pat Provider' }) })
+        return (await response.json()).token
+      }
+    </script>
+  `))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  await expect.poll(async () => (await seen(page)).filter((event) => event.type === 'tandem-synced').length).toBe(2)
+  const firstExpiry = Math.max(...expiries)
+  await page.locator('#pat .tandem-prose').click()
+  await page.keyboard.type('Pat, before the first token expires.')
+
+  // Renewed about 30 s before exp: Pat's through tokenProvider, Uma's through token-url.
+  const reasons = () => page.evaluate(() => (window as unknown as { reasons: string[] }).reasons)
+  await expect.poll(reasons, { timeout: 20_000 }).toEqual(['connect', 'expiring'])
+  await expect.poll(() => expiries.length, { timeout: 20_000 }).toBe(4)
+  expect(cookies).toEqual([undefined, undefined])
+  await page.waitForTimeout(Math.max(0, firstExpiry - Date.now() + 1_500))
+
+  await page.locator('#uma .tandem-prose').click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.type(' Uma, after it expired.')
+  await page.evaluate(() => Promise.all([...document.querySelectorAll<TandemEditor>('tandem-editor')].map((element) => element.flush())))
+  expect(await contentText('renewed')).toBe('Pat, before the first token expires. Uma, after it expired.')
+  const events = await seen(page)
+  for (const id of ['pat', 'uma']) {
+    const statuses = events.filter((event) => event.type === 'tandem-status' && event.id === id).map((event) => event.detail.status)
+    expect(statuses, `${id} stayed connected`).toEqual(['connecting', 'connected'])
+  }
+  expect(events.filter((event) => event.type === 'tandem-auth-error' || event.type === 'tandem-error')).toEqual([])
+})
+
+test('[EM10] a page whose origin ALLOWED_ORIGINS does not list gets tandem-error, not a silent hang', async ({ browser }) => {
+  await server.dispose()
+  server = new TandemServer({ ALLOWED_ORIGINS: 'https://only.example' })
+  await server.start()
+  const token = await server.token({ role: 'write', name: 'Nina', docs: ['elsewhere'] })
+  const url = host.page('/refused', hostPage(`<tandem-editor id="nina" document="elsewhere" token="${token}"></tandem-editor>`))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  await expect.poll(async () => (await seen(page)).find((event) => event.type === 'tandem-error')?.detail.message)
+    .toBe(`Could not connect to ${server.url}`)
+  expect((await seen(page)).some((event) => event.type === 'tandem-synced')).toBe(false)
+})

@@ -22,6 +22,11 @@ const ATTRIBUTES = [
   'toolbar', 'placeholder', 'theme', 'name',
 ] as const
 
+const UPGRADED_PROPERTIES = [
+  'tokenProvider', 'server', 'document', 'token', 'tokenUrl', 'readonly', 'userName', 'userColor',
+  'toolbar', 'placeholder', 'theme', 'name',
+] as const
+
 /** Where embed.js came from: the default server. */
 const SCRIPT_ORIGIN = new URL(import.meta.url).origin
 
@@ -34,9 +39,6 @@ const SCRIPT_ORIGIN = new URL(import.meta.url).origin
 export class TandemEditorElement extends HTMLElement {
   static readonly formAssociated = true
   static readonly observedAttributes = ATTRIBUTES
-
-  /** Asked for a token on connect, after a refusal and before the current one expires. */
-  tokenProvider: TokenProvider | null = null
 
   readonly #internals = this.attachInternals()
   #session: EditorSession | null = null
@@ -52,6 +54,11 @@ export class TandemEditorElement extends HTMLElement {
   #presence = ''
   #synced: Promise<void> = new Promise(() => undefined)
   #cleanups: Array<() => void> = []
+  #tokenProvider: TokenProvider | null = null
+
+  /** Asked for a token on connect, after a refusal and before the current one expires. */
+  get tokenProvider(): TokenProvider | null { return this.#tokenProvider }
+  set tokenProvider(value: TokenProvider | null) { this.#tokenProvider = value }
 
   get server(): string { return this.getAttribute('server') ?? SCRIPT_ORIGIN }
   set server(value: string) { this.setAttribute('server', value) }
@@ -85,6 +92,18 @@ export class TandemEditorElement extends HTMLElement {
   set name(value: string) { this.setAttribute('name', value) }
   /** The form this element submits with, if any. */
   get form(): HTMLFormElement | null { return this.#internals.form }
+
+  constructor() {
+    super()
+    // A page may set properties before embed.js defines the element: those landed on the
+    // plain element and would hide this class's accessors; pass them through the accessors.
+    for (const property of UPGRADED_PROPERTIES) {
+      if (!Object.hasOwn(this, property)) continue
+      const value: unknown = Reflect.get(this, property)
+      Reflect.deleteProperty(this, property)
+      Reflect.set(this, property, value)
+    }
+  }
 
   connectedCallback(): void {
     adoptEmbedStyles(this.ownerDocument)
