@@ -73,7 +73,7 @@ export abstract class DocumentSession implements Peer {
       (room) => this.#onJoined(room),
       (error: unknown) => {
         let code: CloseCode = CloseCode.internalError
-        if (error instanceof RegistryClosedError) code = CloseCode.goingAway
+        if (error instanceof RegistryClosedError) code = CloseCode.serviceRestart
         else if (error instanceof DocumentDeletedError) code = CloseCode.documentDeleted
         this.close(code, reasonFor(code))
       },
