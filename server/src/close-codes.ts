@@ -26,7 +26,7 @@ export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: st
   1000: { reason: 'normal closure', when: 'the server closed the connection on purpose' },
   1001: {
     reason: 'server shutting down',
-    when: 'a document was opened while the server was stopping, or the code embedding it stopped it with stop(CloseCode.goingAway); reconnect',
+    when: 'the code embedding Tandem stopped it for good with stop(CloseCode.goingAway); reconnect later',
   },
   1002: {
     reason: 'malformed message',
@@ -44,7 +44,7 @@ export const closeReasons: Readonly<Record<CloseCode, { reason: string, when: st
   },
   1012: {
     reason: 'server restarting',
-    when: 'the server is stopping (SIGTERM, SIGINT, stop()) after storing every write; reconnect at once',
+    when: 'the server is stopping (SIGTERM, SIGINT, stop()) after storing every write, or a document was opened while it stopped; reconnect at once',
   },
   1013: {
     reason: 'too slow',
