@@ -57,6 +57,10 @@ async function loadEmbed(page: Page): Promise<void> {
 /** The element's API as a host page sees it. */
 interface TandemEditor extends HTMLElement {
   readonly readonly: boolean
+  token: string | null
+  document: string
+  focus(): void
+  destroy(): void
   flush(): Promise<void>
   getText(): string
   getHTML(): string
@@ -276,4 +280,70 @@ test('[EM10] a page whose origin ALLOWED_ORIGINS does not list gets tandem-error
   await expect.poll(async () => (await seen(page)).find((event) => event.type === 'tandem-error')?.detail.message)
     .toBe(`Could not connect to ${server.url}`)
   expect((await seen(page)).some((event) => event.type === 'tandem-synced')).toBe(false)
+})
+
+test('[EM11] a refused token fires tandem-auth-error with the reason; a tokenProvider is asked again (auth-failed) and its next token opens the document', async ({ browser }) => {
+  const wrong = await server.token({ role: 'write', name: 'Tia Token', docs: ['another-document'] })
+  const right = await server.token({ role: 'write', name: 'Tia Token', docs: ['guarded'] })
+  const url = host.page('/auth', hostPage(`
+    <tandem-editor id="tia" document="guarded" user-name="Tia Token"></tandem-editor>
+    <tandem-editor id="stuck" document="guarded" token="${wrong}"></tandem-editor>
+    <script>
+      window.reasons = []
+      document.getElementById('tia').tokenProvider = async ({ document, reason }) => {
+        window.reasons.push(document + ':' + reason)
+        return reason === 'connect' ? '${wrong}' : '${right}'
+      }
+    </script>
+  `))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  await expect.poll(async () => (await seen(page)).filter((event) => event.type === 'tandem-synced').map((event) => event.id)).toEqual(['tia'])
+  await page.locator('#tia .tandem-prose').click()
+  await page.keyboard.type('Tia got in on the second token.')
+  await page.evaluate(() => document.querySelector<TandemEditor>('#tia')!.flush())
+  expect(await contentText('guarded')).toBe('Tia got in on the second token.')
+  expect(await page.evaluate(() => (window as unknown as { reasons: string[] }).reasons)).toEqual(['guarded:connect', 'guarded:auth-failed'])
+  const refusals = async () => (await seen(page)).filter((event) => event.type === 'tandem-auth-error').map((event) => [event.id, event.detail])
+  const reason = { reason: 'the token does not cover guarded' }
+  await expect.poll(refusals).toEqual([['tia', reason], ['stuck', reason]])
+  await expect(page.locator('#stuck .tandem-prose')).toBeEmpty()
+
+  // A page that sets a new token after a refusal gets in without re-creating the element.
+  await page.evaluate((token) => (document.querySelector<TandemEditor>('#stuck')!.token = token), right)
+  await expect(page.locator('#stuck .tandem-prose p')).toContainText('Tia got in on the second token.')
+  expect(await refusals()).toEqual([['tia', reason], ['stuck', reason]])
+})
+
+test('[EM12] changing the document attribute moves the element to the other document; focus() takes typing; destroy() leaves the document and removes the element', async ({ browser }) => {
+  const docs = ['alpha', 'beta']
+  await server.api('/alpha/content', { method: 'PUT', headers: { 'Content-Type': 'text/html' }, body: '<p>Alpha.</p>' })
+  const one = await server.token({ role: 'write', name: 'Olga One', docs })
+  const two = await server.token({ role: 'write', name: 'Tom Two', docs })
+  const url = host.page('/switch', hostPage(`
+    <tandem-editor id="one" document="alpha" token="${one}" user-name="Olga One"></tandem-editor>
+    <tandem-editor id="two" document="alpha" token="${two}" user-name="Tom Two"></tandem-editor>
+  `))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  await expect(page.locator('#two .tandem-person')).toHaveCount(2)
+  const clients = async (document: string) => ((await (await server.api(`/${document}`)).json()) as { clients: number }).clients
+
+  await page.evaluate(() => (document.querySelector<TandemEditor>('#one')!.document = 'beta'))
+  await expect.poll(async () => (await seen(page)).filter((event) => event.type === 'tandem-synced' && event.id === 'one').map((event) => event.detail.document))
+    .toEqual(['alpha', 'beta'])
+  await expect(page.locator('#two .tandem-person')).toHaveCount(1)
+  await page.evaluate(() => document.querySelector<TandemEditor>('#one')!.focus())
+  await page.keyboard.type('Olga moved to beta.')
+  await page.evaluate(() => document.querySelector<TandemEditor>('#one')!.flush())
+  expect(await contentText('beta')).toBe('Olga moved to beta.')
+  expect(await contentText('alpha')).toBe('Alpha.')
+
+  expect(await clients('alpha')).toBe(1)
+  await page.evaluate(() => document.querySelector<TandemEditor>('#two')!.destroy())
+  await expect(page.locator('#two')).toHaveCount(0)
+  await expect.poll(() => clients('alpha')).toBe(0)
+  expect(await clients('beta')).toBe(1)
 })

@@ -12,7 +12,8 @@ import { h } from '../ui/dom.js'
 import { createToolbar } from '../ui/toolbar.js'
 import { adoptEmbedStyles } from './embed-styles.js'
 import { holdSocket, releaseSocket } from './server-socket.js'
-import { fetchToken, renewalDelay, tokenExpiry, type TokenProvider, type TokenReason } from './token-source.js'
+import { TokenSession } from './token-session.js'
+import type { TokenProvider } from './token-source.js'
 
 /** How long `tandem-change` waits for typing to pause. */
 export const CHANGE_DEBOUNCE_MS = 250
@@ -46,10 +47,9 @@ export class TandemEditorElement extends HTMLElement {
   #openDocument = ''
   #status: ConnectionStatus | null = null
   #serverReadonly = false
-  #currentToken: string | null = null
-  #tokenReason: TokenReason = 'connect'
-  #retriedAuth = false
-  #renewTimer: ReturnType<typeof setTimeout> | undefined
+  #tokens: TokenSession | null = null
+  /** Refused since the last acceptance or token change: one tandem-auth-error per streak. */
+  #refused = false
   #changeTimer: ReturnType<typeof setTimeout> | undefined
   #presence = ''
   #synced: Promise<void> = new Promise(() => undefined)
@@ -120,6 +120,9 @@ export class TandemEditorElement extends HTMLElement {
     if (name === 'server' || name === 'document' || name === 'token-url') {
       this.#close()
       this.#open()
+    } else if (name === 'token' && this.#refused) {
+      // A new token after a refusal: present it now rather than at the next reconnect.
+      void this.#session.provider.sendToken()
     } else if (name === 'readonly') {
       editor.setEditable(!this.readonly && !this.#serverReadonly)
     } else if (name === 'user-name' || name === 'user-color') {
@@ -177,9 +180,9 @@ export class TandemEditorElement extends HTMLElement {
     return new MarkdownManager({ extensions: documentExtensions }).serialize(json)
   }
 
-  /** Puts the caret in the editor. */
+  /** Puts the caret in the editor, at once (Tiptap's focus command waits for a frame). */
   focus(): void {
-    this.#editor().commands.focus()
+    this.#editor().view.focus()
   }
 
   /** Leaves the document and empties the element; it does not come back when re-attached. */
@@ -209,11 +212,16 @@ export class TandemEditorElement extends HTMLElement {
     const socket = holdSocket(this.server, name)
     this.#openDocument = name
     this.#socket = socket
+    const tokens = new TokenSession(() => this, {
+      renewed: () => void this.#session?.provider.sendToken(),
+      failed: (message) => this.#emit('error', { message }),
+    })
+    this.#tokens = tokens
     const session = openEditorSession({
       element: surface,
       name,
       socket,
-      token: () => this.#nextToken(),
+      token: () => tokens.next(),
       user: { name: this.userName, color: this.userColor },
       attributes: { 'class': 'tandem-prose', 'aria-label': `Document ${name}`, 'spellcheck': 'true' },
     })
@@ -246,19 +254,21 @@ export class TandemEditorElement extends HTMLElement {
       unsaved = number
     }
     const onAuthenticated = ({ scope }: { scope: string }) => {
-      this.#retriedAuth = false
+      tokens.accepted()
+      // The provider synced right after the refused token, and the server dropped that: sync now.
+      if (this.#refused) provider.forceSync()
+      this.#refused = false
       this.#serverReadonly = scope === 'readonly'
       editor.setEditable(!this.readonly && !this.#serverReadonly)
       showStatus()
     }
     const onAuthFailed = ({ reason }: { reason: string }) => {
-      this.#emit('auth-error', { reason })
+      // The provider presents the same token again on every reconnect: say so once.
+      if (!this.#refused) this.#emit('auth-error', { reason })
+      this.#refused = true
       showStatus()
       // One fresh token per refusal; a second refusal in a row is the page's to resolve.
-      if (this.#retriedAuth || (this.tokenProvider === null && this.tokenUrl === null)) return
-      this.#retriedAuth = true
-      this.#tokenReason = 'auth-failed'
-      void provider.sendToken()
+      if (tokens.refused()) void provider.sendToken()
     }
     let everConnected = false
     const onSocketStatus = () => {
@@ -304,7 +314,9 @@ export class TandemEditorElement extends HTMLElement {
 
   #close(): void {
     if (this.#session === null) return
-    clearTimeout(this.#renewTimer)
+    this.#tokens?.dispose()
+    this.#tokens = null
+    this.#refused = false
     clearTimeout(this.#changeTimer)
     for (const cleanup of this.#cleanups) cleanup()
     this.#cleanups = []
@@ -314,50 +326,7 @@ export class TandemEditorElement extends HTMLElement {
     this.#socket = null
     this.#status = null
     this.#presence = ''
-    this.#currentToken = null
     this.replaceChildren()
-  }
-
-  /** The token for the provider: the page's, fetched again when renewal or a refusal asks. */
-  async #nextToken(): Promise<string> {
-    const reason = this.#tokenReason
-    this.#tokenReason = 'connect'
-    if (this.tokenProvider === null && this.tokenUrl === null) return this.token ?? ''
-    if (reason === 'connect' && this.#currentToken !== null && !this.#expiresSoon(this.#currentToken)) return this.#currentToken
-    return this.#fetchToken(reason)
-  }
-
-  async #fetchToken(reason: TokenReason): Promise<string> {
-    const document = this.document
-    try {
-      const token = this.tokenProvider !== null
-        ? await this.tokenProvider({ document, reason })
-        : await fetchToken(new URL(this.tokenUrl!, location.href).toString(), document)
-      this.#currentToken = token
-      this.#scheduleRenewal(token)
-      return token
-    } catch (error) {
-      this.#emit('error', { message: `No token for ${document}: ${String(error)}` })
-      throw error
-    }
-  }
-
-  #expiresSoon(token: string): boolean {
-    const expiresAt = tokenExpiry(token)
-    return expiresAt !== null && renewalDelay(expiresAt, Date.now()) === 0
-  }
-
-  /** Fetches the next token before this one expires, so any reconnect presents a valid one. */
-  #scheduleRenewal(token: string): void {
-    clearTimeout(this.#renewTimer)
-    const expiresAt = tokenExpiry(token)
-    if (expiresAt === null) return
-    this.#renewTimer = setTimeout(() => {
-      this.#fetchToken('expiring').then(
-        () => this.#session?.provider.sendToken(),
-        () => undefined,
-      )
-    }, renewalDelay(expiresAt, Date.now()))
   }
 
   #showPlaceholder(): void {
