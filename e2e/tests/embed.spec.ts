@@ -347,3 +347,30 @@ test('[EM12] changing the document attribute moves the element to the other docu
   await expect.poll(() => clients('alpha')).toBe(0)
   expect(await clients('beta')).toBe(1)
 })
+
+test('[EM13] when the server goes away the element says disconnected, keeps what is typed meanwhile, and stores it once the server is back', async ({ browser }) => {
+  const token = await server.token({ role: 'write', name: 'Owen Offline', docs: ['outage'] })
+  const url = host.page('/outage', hostPage(`<tandem-editor id="owen" document="outage" token="${token}"></tandem-editor>`))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  const statuses = async () => (await seen(page)).filter((event) => event.type === 'tandem-status').map((event) => event.detail.status)
+  await expect.poll(statuses).toEqual(['connecting', 'connected'])
+  await page.locator('#owen .tandem-prose').click()
+  await page.keyboard.type('Before the outage.')
+  await page.evaluate(() => document.querySelector<TandemEditor>('#owen')!.flush())
+
+  await server.stop()
+  await expect.poll(async () => (await statuses()).at(-1)).toBe('disconnected')
+  await page.keyboard.type(' During the outage.')
+  let flushed = false
+  const flushing = page.evaluate(() => document.querySelector<TandemEditor>('#owen')!.flush()).then(() => (flushed = true))
+  await expect(page.locator('#owen .tandem-state')).toHaveText('Offline')
+  expect(flushed, 'flush() resolved while nothing could be stored').toBe(false)
+  await server.start()
+  await flushing
+  expect(flushed).toBe(true)
+  expect(await contentText('outage')).toBe('Before the outage. During the outage.')
+  expect((await statuses()).at(-1)).toBe('connected')
+  await expect(page.locator('#owen .tandem-state')).toHaveText('Saved')
+})
