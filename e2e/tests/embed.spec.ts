@@ -374,3 +374,32 @@ test('[EM13] when the server goes away the element says disconnected, keeps what
   expect((await statuses()).at(-1)).toBe('connected')
   await expect(page.locator('#owen .tandem-state')).toHaveText('Saved')
 })
+
+test('[EM14] placeholder, theme, toolbar and the --tandem-* custom properties style the element', async ({ browser }) => {
+  const token = await server.token({ role: 'write', name: 'Tess Theme', docs: ['*'] })
+  const url = host.page('/themed', hostPage(`
+    <style>#themed { --tandem-bg: rgb(1, 2, 3); --tandem-font: monospace; }</style>
+    <tandem-editor id="themed" document="themed" token="${token}" theme="dark" toolbar="none" placeholder="Write here…"></tandem-editor>
+    <tandem-editor id="minimal" document="minimal" token="${token}" toolbar="minimal"></tandem-editor>
+  `))
+  const page = await (await browser.newContext()).newPage()
+  await page.goto(url)
+  await loadEmbed(page)
+  const paragraph = page.locator('#themed .tandem-prose p').first()
+  await expect(paragraph).toBeVisible()
+  const placeholder = () => paragraph.evaluate((element) => getComputedStyle(element, '::before').content)
+  expect(await placeholder()).toBe('"Write here…"')
+  const look = await page.locator('#themed').evaluate((element) => {
+    const computed = getComputedStyle(element)
+    return { background: computed.backgroundColor, color: computed.color, font: computed.fontFamily }
+  })
+  expect(look).toEqual({ background: 'rgb(1, 2, 3)', color: 'rgb(230, 232, 235)', font: 'monospace' })
+  await expect(page.locator('#themed .toolbar')).toBeHidden()
+  await expect(page.locator('#minimal .tool:visible')).toHaveCount(7)
+  await expect(page.locator('#minimal .tool', { hasText: 'H2' })).toBeVisible()
+  await expect(page.locator('#minimal .tool', { hasText: '1.' })).toBeHidden()
+
+  await page.locator('#themed .tandem-prose').click()
+  await page.keyboard.type('Now it has text.')
+  expect(await placeholder()).toBe('none')
+})
