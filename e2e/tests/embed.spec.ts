@@ -342,9 +342,14 @@ test('[EM12] changing the document attribute moves the element to the other docu
   expect(await contentText('alpha')).toBe('Alpha.')
 
   expect(await clients('alpha')).toBe(1)
-  await page.evaluate(() => document.querySelector<TandemEditor>('#two')!.destroy())
+  const destroyed = await page.evaluateHandle(() => document.querySelector<TandemEditor>('#two')!)
+  await destroyed.evaluate((element) => element.destroy())
   await expect(page.locator('#two')).toHaveCount(0)
   await expect.poll(() => clients('alpha')).toBe(0)
+  // A destroyed element put back in the page stays empty and does not reconnect.
+  await destroyed.evaluate((element) => document.body.append(element))
+  await expect(page.locator('#two')).toBeEmpty()
+  expect((await seen(page)).filter((event) => event.type === 'tandem-ready' && event.id === 'two')).toHaveLength(1)
   expect(await clients('beta')).toBe(1)
 })
 

@@ -50,6 +50,7 @@ export class TandemEditorElement extends HTMLElement {
   #tokens: TokenSession | null = null
   /** Refused since the last acceptance or token change: one tandem-auth-error per streak. */
   #refused = false
+  #destroyed = false
   #changeTimer: ReturnType<typeof setTimeout> | undefined
   #presence = ''
   #synced: Promise<void> = new Promise(() => undefined)
@@ -187,6 +188,7 @@ export class TandemEditorElement extends HTMLElement {
 
   /** Leaves the document and empties the element; it does not come back when re-attached. */
   destroy(): void {
+    this.#destroyed = true
     this.#close()
     this.remove()
   }
@@ -206,7 +208,7 @@ export class TandemEditorElement extends HTMLElement {
   }
 
   #open(): void {
-    if (this.#session !== null || this.document === '') return
+    if (this.#session !== null || this.#destroyed || this.document === '') return
     const name = this.document
     const surface = h('div', { class: 'tandem-surface' })
     const socket = holdSocket(this.server, name)
@@ -280,9 +282,12 @@ export class TandemEditorElement extends HTMLElement {
       everConnected = true
       this.#emit('error', { message: `Could not connect to ${this.server}`, code: event?.code ?? null })
     }
-    const onUpdate = () => {
+    const reflectContent = () => {
       this.#internals.setFormValue(editor.isEmpty ? '' : editor.getHTML())
       this.toggleAttribute('data-empty', editor.isEmpty)
+    }
+    const onUpdate = () => {
+      reflectContent()
       clearTimeout(this.#changeTimer)
       this.#changeTimer = setTimeout(() => this.#emit('change', { document: name }), CHANGE_DEBOUNCE_MS)
     }
@@ -306,7 +311,7 @@ export class TandemEditorElement extends HTMLElement {
       () => socket.off('status', onSocketStatus),
       () => socket.off('close', onSocketClose),
     ]
-    onUpdate()
+    reflectContent()
     showStatus()
     onAwareness()
     this.#emit('ready', { document: name })
