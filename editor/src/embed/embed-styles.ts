@@ -111,16 +111,18 @@ tandem-editor .tandem-person {
 }
 `
 
-let adopted = false
+/** Documents that have the sheet: an element moved into an iframe's document needs it there too. */
+const adopted = new WeakSet<Document>()
 
 /**
  * Adds the element's stylesheet to the document once, as a constructable stylesheet: a CSP
  * without 'unsafe-inline' (Tandem's own pages, many hosts) allows it where a `<style>` is refused.
  */
 export function adoptEmbedStyles(target: Document): void {
-  if (adopted) return
-  adopted = true
-  const sheet = new CSSStyleSheet()
+  if (adopted.has(target)) return
+  adopted.add(target)
+  // A sheet may only be adopted by the document whose window constructed it.
+  const sheet = new (target.defaultView ?? window).CSSStyleSheet()
   sheet.replaceSync(EMBED_CSS)
   target.adoptedStyleSheets = [...target.adoptedStyleSheets, sheet]
 }
