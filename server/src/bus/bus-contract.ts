@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as prng from 'lib0/prng'
+import { eventually, withTimeout } from '../test-support/clients.js'
 import type { Bus, BusMessage, InstanceId } from './bus.js'
 
 /** A cluster of buses on one medium, and the ways an instance can fail on it. */
@@ -158,7 +159,7 @@ export function describeBus<B extends Bus>(name: string, createFixture: () => Pr
       b.on('resync', () => resyncsB++)
       const resynced = new Promise<void>((resolve) => a.on('resync', resolve))
       await fixture.cut(a)
-      await until(() => !a.status().ready, 'the cut bus to report not ready')
+      await eventually(() => !a.status().ready, 'the cut bus to report not ready', WAIT_MS)
       b.publish('bus7', { type: 'update', update: Uint8Array.of(1), revision: 1 })
       assert.doesNotThrow(() => a.publish('bus7', { type: 'update', update: Uint8Array.of(2), revision: 2 }))
       await fixture.heal(a)
@@ -180,7 +181,7 @@ export function describeBus<B extends Bus>(name: string, createFixture: () => Pr
       await bus.open()
       assert.deepEqual(bus.status(), { ready: true })
       await fixture.cut(bus)
-      await until(() => !bus.status().ready, 'the cut bus to report not ready')
+      await eventually(() => !bus.status().ready, 'the cut bus to report not ready', WAIT_MS)
       const cut = bus.status()
       assert.ok(!cut.ready && cut.reason.length > 0)
       const resynced = new Promise<void>((resolve) => bus.on('resync', resolve))
@@ -274,21 +275,4 @@ function revisionOf(entry: { message: BusMessage }): number | null {
 /** Bytes compared as plain arrays, whichever Uint8Array subclass (Buffer) carried them. */
 function normalized(message: BusMessage): unknown {
   return 'update' in message ? { ...message, update: [...message.update] } : message
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** Polls `condition`: status() announces no event of its own. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`waited ${WAIT_MS} ms for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
 }
