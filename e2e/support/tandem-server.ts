@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SignJWT } from 'jose'
+import { freePort } from '../../server/src/test-support/free-port.js'
 
 const MAIN = fileURLToPath(new URL('../../server/dist/main.js', import.meta.url))
 const SECRET = 'e2e-secret-that-is-long-enough-for-hs256-tokens'
@@ -76,16 +76,6 @@ export class TandemServer {
   async link(document: string, role: 'read' | 'write' | 'admin'): Promise<string> {
     return `${this.url}/d/${encodeURIComponent(document)}#token=${await this.token({ role })}`
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {

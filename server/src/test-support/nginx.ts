@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { withTimeout } from './clients.js'
+import { freePort } from './free-port.js'
 
 /** The nginx configuration docker-compose.yml mounts. */
 export const NGINX_CONF = fileURLToPath(new URL('../../../deploy/nginx.conf', import.meta.url))
@@ -208,14 +208,4 @@ async function listening(port: number, child: ChildProcess, output: () => string
     }
   }
   throw new Error(`nginx did not listen on ${port} within 10 s: ${output()}`)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
