@@ -8,6 +8,11 @@ export interface Peer {
   readonly encoder: Encoder
   /** False for read-only principals: their updates are dropped, never applied or relayed. */
   readonly canWrite: boolean
+  /**
+   * The name this client's presence shows (`user.name`), set by the server from its token
+   * whatever the client sends; null lets the client's own name through.
+   */
+  readonly presenceName: string | null
   /** Sends one encoded frame. A peer that cannot keep up closes itself. */
   send(frame: Uint8Array): void
   close(code: number, reason: string): void

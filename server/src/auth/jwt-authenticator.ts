@@ -2,6 +2,7 @@ import { errors, jwtVerify } from 'jose'
 import { z } from 'zod'
 import type { Authenticator } from './authenticator.js'
 import { AuthenticationError, type Principal, roles } from './principal.js'
+import { isShareSubject } from './share-tokens.js'
 
 const claims = z.object({
   sub: z.string().min(1),
@@ -38,6 +39,7 @@ export class JwtAuthenticator implements Authenticator {
     return {
       user: sub,
       name: name ?? sub,
+      presenceName: name ?? (isShareSubject(sub) ? null : sub),
       documents: docs,
       role,
       expiresAt: exp === undefined ? null : new Date(exp * 1000),

@@ -4,6 +4,7 @@ import type { Principal } from './principal.js'
 const EVERYONE: Principal = {
   user: 'anonymous',
   name: 'Anonymous',
+  presenceName: null,
   documents: ['*'],
   role: 'write',
   expiresAt: null,

@@ -6,8 +6,14 @@ export type Role = (typeof roles)[number]
 export interface Principal {
   /** The token's `sub`. */
   readonly user: string
-  /** The token's `name`, for presence and logs. */
+  /** The token's `name` (else `sub`), for logs and versions. */
   readonly name: string
+  /**
+   * The name the server shows in this client's presence (awareness `user.name`), whatever
+   * the client sends: the token's `name`, else its `sub`. Null when the token names nobody
+   * (open mode, share links): the client's own `user.name` passes through.
+   */
+  readonly presenceName: string | null
   /** Document names and `*` globs the principal may open. */
   readonly documents: readonly string[]
   readonly role: Role

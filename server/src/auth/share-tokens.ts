@@ -5,6 +5,14 @@ import type { Principal, Role } from './principal.js'
 export const shareRoles = ['read', 'write'] as const satisfies readonly Role[]
 export type ShareRole = (typeof shareRoles)[number]
 
+/** A share token's `sub` is this and the sharer's `sub`. */
+const SHARE_SUBJECT_PREFIX = 'share:'
+
+/** Whether a token's `sub` is a share link's, which names nobody (see ShareTokens). */
+export function isShareSubject(sub: string): boolean {
+  return sub.startsWith(SHARE_SUBJECT_PREFIX)
+}
+
 /** How long a share link lives when the request does not say. */
 export const DEFAULT_SHARE_SECONDS = 7 * 24 * 60 * 60
 /** The longest a share link may live. */
@@ -50,7 +58,7 @@ export class ShareTokens {
     const exp = Math.floor(until / 1000)
     const token = await new SignJWT({ docs: [document], role })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(`share:${sharer.user}`)
+      .setSubject(`${SHARE_SUBJECT_PREFIX}${sharer.user}`)
       .setIssuedAt(Math.floor(now / 1000))
       .setExpirationTime(exp)
       .sign(this.#key)

@@ -30,6 +30,7 @@ type State =
 export abstract class DocumentSession implements Peer {
   abstract readonly encoder: Encoder
   canWrite = false
+  presenceName: string | null = null
   #state: State = { kind: 'waiting', queue: [], queuedBytes: 0 }
   #cancelExpiry: () => void = () => {}
 
@@ -109,6 +110,7 @@ export abstract class DocumentSession implements Peer {
 
   #grant(principal: Principal): void {
     this.canWrite = mayAccess(principal, this.document, 'write')
+    this.presenceName = principal.presenceName
     this.#cancelExpiry()
     this.#cancelExpiry = scheduleExpiry(principal.expiresAt, () => this.onExpired())
   }

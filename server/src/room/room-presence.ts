@@ -49,9 +49,16 @@ export class RoomPresence {
     return names
   }
 
-  /** A client here sent states (`update`, decoded as `entries`); throws a ProtocolError past its limits. */
+  /**
+   * A client here sent states (`update`, decoded as `entries`); throws a ProtocolError past
+   * its limits. A peer whose token names it shows that name, whatever its states say.
+   */
   fromClient(peer: Peer, update: Uint8Array, entries: readonly AwarenessEntry[]): Uint8Array | null {
-    return this.#relayed(update, entries.length, this.#presence.apply(peer, entries))
+    const name = peer.presenceName
+    if (name === null) return this.#relayed(update, entries.length, this.#presence.apply(peer, entries))
+    const named = entries.map((entry) => withName(entry, name))
+    const changed = named.some((entry, index) => entry !== entries[index])
+    return this.#relayed(changed ? null : update, entries.length, this.#presence.apply(peer, named))
   }
 
   /** Another instance relayed its clients' states; they were checked against the limits there. */
@@ -90,15 +97,36 @@ export class RoomPresence {
     if (this.#sweep !== null) clearInterval(this.#sweep)
   }
 
-  /** What to relay of `update` (of `sent` entries), `applied` of which changed something. */
-  #relayed(update: Uint8Array, sent: number, applied: readonly AwarenessEntry[]): Uint8Array | null {
+  /**
+   * What to relay of `update` (of `sent` entries; null when the entries applied differ from
+   * it), `applied` of which changed something.
+   */
+  #relayed(update: Uint8Array | null, sent: number, applied: readonly AwarenessEntry[]): Uint8Array | null {
     if (applied.length === 0) return null
     this.#sweep ??= setInterval(() => {
       const removed = this.expire()
       if (removed !== null) this.#expired(removed)
     }, SWEEP_MS).unref()
-    return applied.length === sent ? update : writeAwarenessUpdate(applied)
+    return applied.length === sent && update !== null ? update : writeAwarenessUpdate(applied)
   }
+}
+
+/**
+ * `entry` showing `name` as its `user.name` (the same entry when it already does, or when
+ * it has no state); the state's other fields, the user's colour included, stay as sent.
+ * A state that is not an object (a client may set any JSON) becomes `{ user: { name } }`.
+ */
+function withName(entry: AwarenessEntry, name: string): AwarenessEntry {
+  if (entry.state === null) return entry
+  const parsed = JSON.parse(entry.state) as unknown
+  const state = isObject(parsed) ? parsed : {}
+  const user = isObject(state.user) ? state.user : {}
+  if (user.name === name && parsed === state) return entry
+  return { ...entry, state: JSON.stringify({ ...state, user: { ...user, name } }) }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function removal(removed: AwarenessEntry[]): Uint8Array | null {

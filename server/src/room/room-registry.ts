@@ -38,6 +38,7 @@ const flushOnly = (): Promise<void> => Promise.resolve()
 const serverPeer = (): Peer => ({
   encoder: { id: 'server', encode: () => null },
   canWrite: true,
+  presenceName: null,
   send: () => {},
   close: () => {},
 })

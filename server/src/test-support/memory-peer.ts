@@ -10,6 +10,7 @@ import { yWebsocketEncoder } from '../protocol/y-websocket-codec.js'
 export class MemoryPeer implements Peer {
   readonly encoder = yWebsocketEncoder
   canWrite = true
+  presenceName: string | null = null
   readonly frames: Uint8Array[] = []
   closedWith: { code: number, reason: string } | null = null
 

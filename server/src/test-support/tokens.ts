@@ -4,7 +4,8 @@ export const TEST_SECRET = 'a-test-secret-that-is-long-enough-for-hs256'
 
 export interface TokenClaims {
   sub?: string
-  name?: string
+  /** Null for a token without `name`. */
+  name?: string | null
   docs?: string[]
   role?: 'read' | 'write' | 'admin'
   /** Seconds from now; negative for an expired token. */
@@ -16,7 +17,8 @@ export interface TokenClaims {
 /** Signs a token as an issuer would. */
 export function mintToken(claims: TokenClaims = {}): Promise<string> {
   const { secret = TEST_SECRET, alg = 'HS256', expiresIn = 3600 } = claims
-  return new SignJWT({ name: claims.name ?? 'Ada', docs: claims.docs ?? ['*'], role: claims.role ?? 'write' })
+  const name = claims.name === null ? {} : { name: claims.name ?? 'Ada' }
+  return new SignJWT({ ...name, docs: claims.docs ?? ['*'], role: claims.role ?? 'write' })
     .setProtectedHeader({ alg })
     .setSubject(claims.sub ?? 'ada')
     .setIssuedAt()
