@@ -72,9 +72,18 @@ export class TandemServer {
     return fetch(`${this.url}/api/documents${path}`, { ...init, headers })
   }
 
-  /** A link to a document that carries a token, as people share them: in the fragment. */
+  /**
+   * A link to a document that carries a token, as people share them: in the fragment, with a
+   * token that names nobody (as a share link's: `sub` `share:…`, no `name`), so whoever opens
+   * it shows the name they chose.
+   */
   async link(document: string, role: 'read' | 'write' | 'admin'): Promise<string> {
-    return `${this.url}/d/${encodeURIComponent(document)}#token=${await this.token({ role })}`
+    const token = await new SignJWT({ docs: ['*'], role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(`share:${role}`)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET))
+    return `${this.url}/d/${encodeURIComponent(document)}#token=${token}`
   }
 }
 

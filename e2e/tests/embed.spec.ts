@@ -99,7 +99,7 @@ test('[EM1] [EM2] [EM3] [EM5] [EM6] [EM7] two elements on another origin co-edit
   const bob = await server.token({ role: 'write', name: 'Bob Kahn', docs: ['embedded'] })
   const url = host.page('/', hostPage(`
     <form id="form">
-      <tandem-editor id="ada" document="embedded" token="${ada}" user-name="Ada Lovelace" user-color="#7c3aed" name="notes" placeholder="Write here…"></tandem-editor>
+      <tandem-editor id="ada" document="embedded" token="${ada}" user-name="Grace Hopper" user-color="#7c3aed" name="notes" placeholder="Write here…"></tandem-editor>
       <button id="send" type="submit">Send</button>
     </form>
     <tandem-editor id="bob" document="embedded" token="${bob}" user-name="Bob Kahn" user-color="#059669" toolbar="minimal" theme="dark"></tandem-editor>
@@ -133,8 +133,16 @@ test('[EM1] [EM2] [EM3] [EM5] [EM6] [EM7] two elements on another origin co-edit
   await expect(adaEditor).toContainText('Carol answers from the app.')
   await expect(bobEditor).toContainText('Carol answers from the app.')
 
-  // Presence: everyone, with the names their tokens carry; Ada's caret shows in Bob's editor.
+  // Presence: everyone, with the names their tokens carry (Ada's element claims another
+  // `user-name`, in vain); Ada's caret shows in Bob's editor.
   await expect(page.locator('#bob .tandem-person')).toHaveCount(3)
+  await expect(page.locator('#ada .tandem-person[data-name="Ada Lovelace"]')).toHaveCount(1)
+  await expect(page.locator('.tandem-person[data-name="Grace Hopper"]')).toHaveCount(0)
+  // The app opened with a token that names its holder shows that name, and it cannot be changed.
+  const named = await openAs(browser, 'Someone Else', '#0284c7', `${server.url}/d/embedded#token=${bob}`)
+  await expect(named.page.getByLabel('Your name')).toHaveValue('Bob Kahn')
+  await expect(named.page.getByLabel('Your name')).toBeDisabled()
+  await named.context.close()
   await expect(page.locator('#bob .collaboration-carets__label', { hasText: 'Ada Lovelace' })).toBeVisible()
   await expect(carol.page.getByTestId('presence')).toContainText('Ada Lovelace')
   await expect(carol.page.getByTestId('presence')).toContainText('Bob Kahn')

@@ -7,6 +7,8 @@ import {
   openEditorSession,
   presentUsers,
 } from '../collab/editor-session.js'
+import type { Identity } from '../collab/identity.js'
+import { presenceName } from '../collab/token-claims.js'
 import { documentExtensions } from '../schema/extensions.js'
 import { h } from '../ui/dom.js'
 import { createToolbar } from '../ui/toolbar.js'
@@ -127,7 +129,7 @@ export class TandemEditorElement extends HTMLElement {
     } else if (name === 'readonly') {
       editor.setEditable(!this.readonly && !this.#serverReadonly)
     } else if (name === 'user-name' || name === 'user-color') {
-      editor.commands.updateUser({ name: this.userName, color: this.userColor })
+      editor.commands.updateUser(this.#user())
     } else if (name === 'placeholder') {
       this.#showPlaceholder()
     }
@@ -224,17 +226,33 @@ export class TandemEditorElement extends HTMLElement {
       name,
       socket,
       token: () => tokens.next(),
-      user: { name: this.userName, color: this.userColor },
+      user: this.#user(),
       attributes: { 'class': 'tandem-prose', 'aria-label': `Document ${name}`, 'spellcheck': 'true' },
     })
     this.#session = session
-    const { editor, provider } = session
-    editor.setEditable(!this.readonly)
+    session.editor.setEditable(!this.readonly)
     const presence = h('ul', { 'class': 'tandem-presence', 'aria-label': 'People here' })
     const state = h('span', { class: 'tandem-state' }, 'Connecting…')
-    this.replaceChildren(createToolbar(editor), surface, h('div', { class: 'tandem-footer' }, state, presence))
+    this.replaceChildren(createToolbar(session.editor), surface, h('div', { class: 'tandem-footer' }, state, presence))
     this.#showPlaceholder()
+    this.#cleanups = this.#watchConnection(session, socket, tokens, state)
+    this.#watchContent(session, presence)
+    this.#emit('ready', { document: name })
+  }
 
+  /**
+   * Follows the connection, the token and the saving of `session`: shows the state in `state`
+   * and fires `tandem-status`, `-synced`, `-saved`, `-auth-error` and `-error`. Returns what
+   * undoes it on the shared socket (the rest goes with the session).
+   */
+  #watchConnection(
+    session: EditorSession,
+    socket: HocuspocusProviderWebsocket,
+    tokens: TokenSession,
+    state: HTMLElement,
+  ): Array<() => void> {
+    const { editor, provider } = session
+    const name = this.document
     let resolveSynced = () => undefined as void
     this.#synced = new Promise((resolve) => (resolveSynced = resolve))
     const showStatus = () => {
@@ -262,6 +280,8 @@ export class TandemEditorElement extends HTMLElement {
       this.#refused = false
       this.#serverReadonly = scope === 'readonly'
       editor.setEditable(!this.readonly && !this.#serverReadonly)
+      // The server shows the token's name to the others; show the same one here.
+      editor.commands.updateUser(this.#user())
       showStatus()
     }
     const onAuthFailed = ({ reason }: { reason: string }) => {
@@ -282,6 +302,26 @@ export class TandemEditorElement extends HTMLElement {
       everConnected = true
       this.#emit('error', { message: `Could not connect to ${this.server}`, code: event?.code ?? null })
     }
+    provider.on('synced', onSynced)
+    provider.on('unsyncedChanges', onUnsynced)
+    provider.on('authenticated', onAuthenticated)
+    provider.on('authenticationFailed', onAuthFailed)
+    socket.on('status', onSocketStatus)
+    socket.on('close', onSocketClose)
+    showStatus()
+    return [
+      () => socket.off('status', onSocketStatus),
+      () => socket.off('close', onSocketClose),
+    ]
+  }
+
+  /**
+   * Follows the content and the people of `session`: keeps the form value and `data-empty`
+   * current, lists the people in `presence`, and fires `tandem-change` and `tandem-presence`.
+   */
+  #watchContent(session: EditorSession, presence: HTMLElement): void {
+    const { editor, provider } = session
+    const name = this.document
     const reflectContent = () => {
       this.#internals.setFormValue(editor.isEmpty ? '' : editor.getHTML())
       this.toggleAttribute('data-empty', editor.isEmpty)
@@ -299,22 +339,19 @@ export class TandemEditorElement extends HTMLElement {
       this.#presence = key
       this.#emit('presence', { users })
     }
-    provider.on('synced', onSynced)
-    provider.on('unsyncedChanges', onUnsynced)
-    provider.on('authenticated', onAuthenticated)
-    provider.on('authenticationFailed', onAuthFailed)
-    socket.on('status', onSocketStatus)
-    socket.on('close', onSocketClose)
     editor.on('update', onUpdate)
     provider.awareness?.on('change', onAwareness)
-    this.#cleanups = [
-      () => socket.off('status', onSocketStatus),
-      () => socket.off('close', onSocketClose),
-    ]
     reflectContent()
-    showStatus()
     onAwareness()
-    this.#emit('ready', { document: name })
+  }
+
+  /**
+   * How this person shows: the name in the token when it has one (the server shows that one
+   * to the others whatever `user-name` says), else `user-name`; and `user-color`.
+   */
+  #user(): Identity {
+    const token = this.#tokens?.presented ?? this.token
+    return { name: presenceName(token) ?? this.userName, color: this.userColor }
   }
 
   #close(): void {

@@ -22,6 +22,7 @@ export interface TokenSessionEvents {
  */
 export class TokenSession {
   #current: string | null = null
+  #presented: string | null = null
   #reason: TokenReason = 'connect'
   #retried = false
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -37,14 +38,16 @@ export class TokenSession {
     return tokenProvider !== null || tokenUrl !== null
   }
 
+  /** The token presented last (null before the first). */
+  get presented(): string | null {
+    return this.#presented
+  }
+
   /** The token the provider presents now. */
   async next(): Promise<string> {
-    const reason = this.#reason
-    this.#reason = 'connect'
-    const { token } = this.sources()
-    if (!this.renewable) return token ?? ''
-    if (reason === 'connect' && this.#current !== null && !expiresSoon(this.#current)) return this.#current
-    return this.#fetch(reason)
+    const token = await this.#next()
+    this.#presented = token
+    return token
   }
 
   /**
@@ -61,6 +64,15 @@ export class TokenSession {
   /** The server accepted the token: a later refusal may be retried again. */
   accepted(): void {
     this.#retried = false
+  }
+
+  async #next(): Promise<string> {
+    const reason = this.#reason
+    this.#reason = 'connect'
+    const { token } = this.sources()
+    if (!this.renewable) return token ?? ''
+    if (reason === 'connect' && this.#current !== null && !expiresSoon(this.#current)) return this.#current
+    return this.#fetch(reason)
   }
 
   dispose(): void {

@@ -1,3 +1,5 @@
+import { tokenClaims } from '../collab/token-claims.js'
+
 /** Why the element asks for a token: the first connect, a refusal, or one about to expire. */
 export type TokenReason = 'connect' | 'auth-failed' | 'expiring'
 
@@ -12,16 +14,8 @@ export const RENEW_BEFORE_EXPIRY_MS = 30_000
  * that); null when the token is not a JWT or has no numeric `exp`.
  */
 export function tokenExpiry(token: string): number | null {
-  const payload = token.split('.')[1]
-  if (payload === undefined) return null
-  try {
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '='))
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null
-  } catch {
-    // Not base64url JSON: an opaque token the server understands; it just never expires here.
-    return null
-  }
+  const exp = tokenClaims(token)?.exp
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null
 }
 
 /** Milliseconds from `now` until a token expiring at `expiresAt` should be renewed (never negative). */

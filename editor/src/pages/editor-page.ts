@@ -4,6 +4,7 @@ import { loadIdentity, saveIdentity, type Identity } from '../collab/identity.js
 import { saysDeleted } from '../collab/deleted.js'
 import { saysCannotSave } from '../collab/reconnect-delay.js'
 import { currentToken, sharedSocket } from '../collab/session.js'
+import { presenceName } from '../collab/token-claims.js'
 import { h } from '../ui/dom.js'
 import { createShareMenu } from '../ui/share-menu.js'
 import { createToolbar } from '../ui/toolbar.js'
@@ -11,7 +12,10 @@ import { createToolbar } from '../ui/toolbar.js'
 /** `/d/:document`: the editor, bound to the shared document. */
 export function renderEditorPage(root: HTMLElement, name: string): void {
   document.title = `${name} · Tandem`
-  const identity = loadIdentity()
+  // With a token that names its holder, the server shows that name to everyone: show it here too.
+  const tokenName = presenceName(currentToken())
+  const saved = loadIdentity()
+  const identity = tokenName === null ? saved : { ...saved, name: tokenName }
   const socket = sharedSocket()
   const editorElement = h('div', { class: 'page' })
   const session = openEditorSession({
@@ -32,6 +36,10 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
   const presence = h('ul', { 'class': 'presence', 'aria-label': 'People here', 'data-testid': 'presence' })
   const problem = h('div', { class: 'banner', role: 'alert', hidden: true })
   const nameInput = h('input', { 'class': 'identity-name', 'value': identity.name, 'aria-label': 'Your name', 'maxlength': '40' })
+  if (tokenName !== null) {
+    nameInput.disabled = true
+    nameInput.title = 'Your name comes from your token'
+  }
   const colorInput = h('input', { 'class': 'identity-color', 'type': 'color', 'value': identity.color, 'aria-label': 'Your colour' })
   let readOnly = false
   let deleted = false
@@ -131,7 +139,7 @@ export function renderEditorPage(root: HTMLElement, name: string): void {
 
   const updateIdentity = () => {
     const next: Identity = { name: nameInput.value.trim() || identity.name, color: colorInput.value }
-    saveIdentity(next)
+    saveIdentity(tokenName === null ? next : { ...next, name: saved.name })
     editor.commands.updateUser(next)
   }
   nameInput.addEventListener('change', updateIdentity)
