@@ -293,9 +293,11 @@ test('[EM10] a page whose origin ALLOWED_ORIGINS does not list gets tandem-error
 test('[EM11] a refused token fires tandem-auth-error with the reason; a tokenProvider is asked again (auth-failed) and its next token opens the document', async ({ browser }) => {
   const wrong = await server.token({ role: 'write', name: 'Tia Token', docs: ['another-document'] })
   const right = await server.token({ role: 'write', name: 'Tia Token', docs: ['guarded'] })
+  host.handle('/no-token', async () => ({ status: 503, json: { error: 'down for maintenance' } }))
   const url = host.page('/auth', hostPage(`
     <tandem-editor id="tia" document="guarded" user-name="Tia Token"></tandem-editor>
     <tandem-editor id="stuck" document="guarded" token="${wrong}"></tandem-editor>
+    <tandem-editor id="nourl" document="guarded" token-url="/no-token"></tandem-editor>
     <script>
       window.reasons = []
       document.getElementById('tia').tokenProvider = async ({ document, reason }) => {
@@ -317,6 +319,9 @@ test('[EM11] a refused token fires tandem-auth-error with the reason; a tokenPro
   const reason = { reason: 'the token does not cover guarded' }
   await expect.poll(refusals).toEqual([['tia', reason], ['stuck', reason]])
   await expect(page.locator('#stuck .tandem-prose')).toBeEmpty()
+  // A token-url that fails is reported, not waited on in silence.
+  await expect.poll(async () => (await seen(page)).find((event) => event.type === 'tandem-error' && event.id === 'nourl')?.detail.message)
+    .toBe('No token for guarded: Error: token-url answered 503')
 
   // A page that sets a new token after a refusal gets in without re-creating the element.
   await page.evaluate((token) => (document.querySelector<TandemEditor>('#stuck')!.token = token), right)
@@ -394,6 +399,8 @@ test('[EM14] placeholder, theme, toolbar and the --tandem-* custom properties st
     <style>#themed { --tandem-bg: rgb(1, 2, 3); --tandem-font: monospace; }</style>
     <tandem-editor id="themed" document="themed" token="${token}" theme="dark" toolbar="none" placeholder="Write here…"></tandem-editor>
     <tandem-editor id="minimal" document="minimal" token="${token}" toolbar="minimal"></tandem-editor>
+    <tandem-editor id="dark" document="minimal" token="${token}" theme="dark" toolbar="none"></tandem-editor>
+    <tandem-editor id="auto" document="minimal" token="${token}" theme="auto" toolbar="none"></tandem-editor>
   `))
   const page = await (await browser.newContext()).newPage()
   await page.goto(url)
@@ -415,4 +422,15 @@ test('[EM14] placeholder, theme, toolbar and the --tandem-* custom properties st
   await page.locator('#themed .tandem-prose').click()
   await page.keyboard.type('Now it has text.')
   expect(await placeholder()).toBe('none')
+
+  // theme="auto" follows the reader's colour scheme.
+  const colours = (id: string) => page.locator(`#${id}`).evaluate((element) => {
+    const computed = getComputedStyle(element)
+    return [computed.backgroundColor, computed.color]
+  })
+  await page.emulateMedia({ colorScheme: 'dark' })
+  expect(await colours('auto')).toEqual(await colours('dark'))
+  await page.emulateMedia({ colorScheme: 'light' })
+  expect(await colours('auto')).toEqual(await colours('minimal'))
+  expect(await colours('auto')).not.toEqual(await colours('dark'))
 })

@@ -285,6 +285,8 @@ export class TandemEditorElement extends HTMLElement {
       showStatus()
     }
     const onAuthFailed = ({ reason }: { reason: string }) => {
+      // No token to present: that was reported as a tandem-error; the server refused nothing.
+      if (tokens.unavailable) return showStatus()
       // The provider presents the same token again on every reconnect: say so once.
       if (!this.#refused) this.#emit('auth-error', { reason })
       this.#refused = true

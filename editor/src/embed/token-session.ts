@@ -23,6 +23,7 @@ export interface TokenSessionEvents {
 export class TokenSession {
   #current: string | null = null
   #presented: string | null = null
+  #unavailable = false
   #reason: TokenReason = 'connect'
   #retried = false
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -43,11 +44,24 @@ export class TokenSession {
     return this.#presented
   }
 
+  /**
+   * Whether the last attempt to get a token failed (reported through `failed`): the provider
+   * then reports an authentication failure the server never made.
+   */
+  get unavailable(): boolean {
+    return this.#unavailable
+  }
+
   /** The token the provider presents now. */
   async next(): Promise<string> {
-    const token = await this.#next()
-    this.#presented = token
-    return token
+    this.#unavailable = false
+    try {
+      this.#presented = await this.#next()
+    } catch (error) {
+      this.#unavailable = true
+      throw error
+    }
+    return this.#presented
   }
 
   /**
