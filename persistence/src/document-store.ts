@@ -1,3 +1,5 @@
+import type { Outbox, OutboxRecord } from './outbox.js'
+
 /** What a store knows about one document without loading it. */
 export interface DocumentInfo {
   readonly name: string
@@ -40,6 +42,8 @@ export interface SaveVersionOptions {
    * beyond it are deleted in the same write. Unset keeps every version.
    */
   readonly retention?: number
+  /** Outbox records (`version.created`, `version.restored`) stored in the same write. */
+  readonly records?: readonly OutboxRecord[]
 }
 
 /** Which page of `listVersions` to read. */
@@ -63,8 +67,10 @@ export interface DocumentStore {
    * Appends updates in one write (a group commit). When the promise resolves the updates
    * survive a crash; when it rejects, none of them is stored. Bytes that are not a Yjs
    * update reject with a StoreError without touching the document or other appends.
+   * `records` are stored in the same write, and only when the updates are; with no
+   * updates they are recorded on their own.
    */
-  append(name: string, updates: readonly Uint8Array[]): Promise<void>
+  append(name: string, updates: readonly Uint8Array[], records?: readonly OutboxRecord[]): Promise<void>
   /** Replaces the stored updates of a document with one merged update. */
   compact(name: string): Promise<void>
   info(name: string): Promise<DocumentInfo | null>
@@ -73,9 +79,10 @@ export interface DocumentStore {
   /**
    * Deletes the document and all its versions, and leaves a tombstone: the name stays
    * deleted (`isDeleted`, appends rejected with DocumentDeletedError) until `undelete`.
-   * Tombstones are kept for good, one small key per deleted name.
+   * Tombstones are kept for good, one small key per deleted name. `records` are stored in
+   * the same write.
    */
-  delete(name: string): Promise<void>
+  delete(name: string, records?: readonly OutboxRecord[]): Promise<void>
   /** Whether `name` was deleted and not created again since (it has a tombstone). */
   isDeleted(name: string): Promise<boolean>
   /**
@@ -98,10 +105,21 @@ export interface DocumentStore {
    */
   checkWritable(): Promise<void>
   /**
+   * The webhook outbox that the writes above record events in. Every store of this package
+   * has one (`OutboxStore`); optional here so that wrappers written before it (the server's
+   * test `ControlledStore`) still compile.
+   */
+  readonly outbox?: Outbox
+  /**
    * Waits for pending writes, then releases the store. Compactions not yet done are
    * dropped, never waited for: closing is quick whatever is loaded.
    */
   close(): Promise<void>
+}
+
+/** A store with its webhook outbox, as every store of this package is. */
+export interface OutboxStore extends DocumentStore {
+  readonly outbox: Outbox
 }
 
 /** A store operation failed; the message names the document and the operation. */

@@ -9,6 +9,7 @@ import * as Y from 'yjs'
 import { StoreError } from './document-store.js'
 import type { Level } from './leveldb-store.js'
 import { FATAL_AFTER_FAILED_WRITES, LevelDbStore } from './leveldb-store.js'
+import { describeOutbox } from './outbox-contract.js'
 import { describeDocumentStore, editedDocument } from './store-contract.js'
 
 /** A new directory, removed when the test ends, whether it passed or not. */
@@ -28,6 +29,29 @@ describeDocumentStore('LevelDbStore', async () => {
       store = new LevelDbStore(directory)
       return store
     },
+    dispose: async () => {
+      try {
+        await store.close()
+      } finally {
+        await rm(directory, { recursive: true, force: true })
+      }
+    },
+  }
+})
+
+describeOutbox('LevelDbStore', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'tandem-leveldb-'))
+  let store = new LevelDbStore(directory)
+  return {
+    get store() {
+      return store
+    },
+    reopen: async () => {
+      await store.close()
+      store = new LevelDbStore(directory)
+      return store
+    },
+    second: null,
     dispose: async () => {
       try {
         await store.close()

@@ -5,14 +5,17 @@ import { getAllDocsKeys, getLevelUpdatesEntries, LeveldbPersistence } from 'y-le
 import * as Y from 'yjs'
 import type {
   DocumentInfo,
-  DocumentStore,
   ListVersionsOptions,
   NewVersion,
+  OutboxStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
 import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
+import { LevelDbOutbox } from './leveldb-outbox.js'
 import { mergeAll, replaySliced } from './merge.js'
+import type { OutboxRecord } from './outbox.js'
+import { checkRecords } from './outbox.js'
 
 export interface LevelDbStoreOptions {
   /** Compact a document once this many updates are stored for it. */
@@ -72,7 +75,7 @@ export interface Range {
   limit?: number
 }
 
-type Operation = { type: 'put', key: Key, value: Uint8Array } | { type: 'del', key: Key }
+export type Operation = { type: 'put', key: Key, value: Uint8Array } | { type: 'del', key: Key }
 
 interface Tracked {
   /** Stored updates. */
@@ -123,7 +126,7 @@ const TOMBSTONE = new Uint8Array([1])
  * with over 500 updates; this store compacts when a document's update count passes
  * `compactAfter`, and when asked (`compact`, as a document is unloaded).
  */
-export class LevelDbStore implements DocumentStore {
+export class LevelDbStore implements OutboxStore {
   readonly #directory: string
   readonly #raw: Level
   readonly #db: Level
@@ -133,7 +136,14 @@ export class LevelDbStore implements DocumentStore {
   readonly #onFatal: (error: StoreError) => void
   // What is on disk for the documents this process has touched, so appends read nothing.
   readonly #tracked = new Map<string, Tracked>()
-  #queue: Array<{ name: string, update: Uint8Array, resolve(): void, reject(error: unknown): void }> = []
+  #queue: Array<{
+    name: string
+    update: Uint8Array
+    records: readonly OutboxRecord[]
+    resolve(): void
+    reject(error: unknown): void
+  }> = []
+
   /** The write lane: each write starts when the one before has settled. */
   #writes: Promise<unknown> = Promise.resolve()
   /** The compaction lane. */
@@ -147,6 +157,8 @@ export class LevelDbStore implements DocumentStore {
   #closing = false
   #closingDone: Promise<void> | null = null
   #closed = false
+  /** Under its own keys; its writes go through the write lane, records in the batches of the writes. */
+  readonly outbox: LevelDbOutbox
 
   constructor(directory: string, options: LevelDbStoreOptions = {}) {
     this.#directory = directory
@@ -164,6 +176,11 @@ export class LevelDbStore implements DocumentStore {
     this.#sync = options.syncWrites ?? true
     this.#onBackgroundError = options.onBackgroundError ?? ((error) => console.warn('LevelDbStore:', error))
     this.#onFatal = options.onFatal ?? (() => {})
+    this.outbox = new LevelDbOutbox({
+      write: (operation, body) => this.#run(operation, 'the outbox', body),
+      read: (operation, body) => this.#read(operation, 'the outbox', body),
+      sync: this.#sync,
+    })
   }
 
   /**
@@ -215,24 +232,27 @@ export class LevelDbStore implements DocumentStore {
     })
   }
 
-  append(name: string, updates: readonly Uint8Array[]): Promise<void> {
-    if (updates.length === 0) return Promise.resolve()
+  append(name: string, updates: readonly Uint8Array[], records: readonly OutboxRecord[] = []): Promise<void> {
+    if (updates.length === 0) return this.outbox.record(records)
     let update: Uint8Array
     try {
       update = decodableMerge(updates)
+      checkRecords(records)
     } catch (cause) {
+      if (cause instanceof StoreError) return Promise.reject(cause)
       // Rejected here, alone: in the group it would fail every append of the turn.
       return Promise.reject(new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause }))
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ name, update, resolve, reject })
+      this.#queue.push({ name, update, records, resolve, reject })
       if (this.#queue.length === 1) setImmediate(() => this.#commit())
     })
   }
 
   /**
    * Writes every append of this event-loop turn, whatever their documents, as one atomic
-   * LevelDB batch (one fsync), in the write lane.
+   * LevelDB batch (one fsync), in the write lane, with the outbox records of the appends
+   * that are not refused.
    */
   #commit(): void {
     const group = this.#queue
@@ -243,8 +263,9 @@ export class LevelDbStore implements DocumentStore {
     const refused = new Set<string>()
     this.#run('append', label, async (db) => {
       const operations: Operation[] = []
+      const records: OutboxRecord[] = []
       const now = Date.now()
-      for (const { name, update } of group) {
+      for (const { name, update, records: appendRecords } of group) {
         const doc = await this.#track(db, name)
         if (doc.deleted) {
           refused.add(name)
@@ -263,8 +284,10 @@ export class LevelDbStore implements DocumentStore {
         doc.count += 1
         doc.size += update.byteLength
         operations.push({ type: 'put', key: metaKey(name), value: encodeMeta({ size: doc.size, updatedAt: now }) })
+        records.push(...appendRecords)
       }
       try {
+        if (records.length > 0) operations.push(...await this.outbox.operationsFor(db, records))
         await db.batch(operations, { sync: this.#sync })
       } catch (error) {
         // What is tracked in memory ran ahead of the disk: read it again next time.
@@ -337,14 +360,20 @@ export class LevelDbStore implements DocumentStore {
     })
   }
 
-  delete(name: string): Promise<void> {
+  delete(name: string, records: readonly OutboxRecord[] = []): Promise<void> {
+    try {
+      checkRecords(records)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return this.#run('delete', name, async (db) => {
       this.#generation.set(name, (this.#generation.get(name) ?? 0) + 1)
       // The tombstone first: a crash before the clear leaves updates that load ignores.
       await db.batch([
         { type: 'put', key: tombstoneKey(name), value: TOMBSTONE },
         { type: 'del', key: stateVectorKey(name) },
-      ])
+        ...await this.outbox.operationsFor(db, records),
+      ], records.length > 0 ? { sync: this.#sync } : undefined)
       await db.clear({ gte: firstKey(name), lt: lastKey(name) })
       this.#tracked.set(name, { count: 0, last: -1, size: 0, deleted: true })
     })
@@ -366,6 +395,12 @@ export class LevelDbStore implements DocumentStore {
   }
 
   saveVersion(name: string, version: NewVersion, options: SaveVersionOptions = {}): Promise<VersionInfo> {
+    const records = options.records ?? []
+    try {
+      checkRecords(records)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return this.#run('save version of', name, async (db) => {
       const info = newVersionInfo(version)
       const operations: Operation[] = [
@@ -380,8 +415,10 @@ export class LevelDbStore implements DocumentStore {
           operations.push({ type: 'del', key: versionStateKey(name, past.id) })
         }
       }
-      // One batch: the new version and the deletions it causes are stored together or not at all.
-      await db.batch(operations)
+      operations.push(...await this.outbox.operationsFor(db, records))
+      // One batch: the new version, the deletions it causes and its records are stored
+      // together or not at all.
+      await db.batch(operations, records.length > 0 ? { sync: this.#sync } : undefined)
       return info
     })
   }

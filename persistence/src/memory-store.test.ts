@@ -1,4 +1,5 @@
 import { MemoryStore, SharedMemoryStore } from './memory-store.js'
+import { describeOutbox } from './outbox-contract.js'
 import { describeSharedStore } from './shared-store-contract.js'
 import { describeDocumentStore } from './store-contract.js'
 
@@ -24,6 +25,24 @@ describeSharedStore('SharedMemoryStore', async () => {
     },
     dispose: async () => {
       await Promise.all([store, ...others].map((open) => open.close()))
+    },
+  }
+})
+
+describeOutbox('MemoryStore', async () => {
+  const store = new MemoryStore()
+  return { store, reopen: null, second: null, dispose: () => store.close() }
+})
+
+describeOutbox('SharedMemoryStore', async () => {
+  const store = new SharedMemoryStore()
+  const other = store.another()
+  return {
+    store,
+    reopen: null,
+    second: async () => other,
+    dispose: async () => {
+      await Promise.all([store.close(), other.close()])
     },
   }
 })

@@ -1,14 +1,16 @@
 import * as Y from 'yjs'
 import type {
   DocumentInfo,
-  DocumentStore,
   ListVersionsOptions,
   NewVersion,
+  OutboxStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
 import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention } from './document-store.js'
 import { mergeAll, replayAll } from './merge.js'
+import { MemoryOutbox } from './memory-outbox.js'
+import type { OutboxRecord } from './outbox.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
 interface StoredUpdate {
@@ -26,23 +28,28 @@ interface StoredDocument {
 }
 
 /**
- * What memory stores keep: documents, versions and tombstones. Several `SharedMemoryStore`s
+ * What memory stores keep: documents, versions, tombstones and the outbox. Several `SharedMemoryStore`s
  * can keep theirs in one, as server instances sharing one database do.
  */
 export class MemoryStorage {
   readonly documents = new Map<string, StoredDocument>()
   readonly versions = new Map<string, Array<{ info: VersionInfo, state: Uint8Array }>>()
   readonly tombstones = new Set<string>()
+  readonly outbox = new MemoryOutbox()
 }
 
 /** Keeps documents in process memory. For tests and throwaway servers. */
-export class MemoryStore implements DocumentStore {
+export class MemoryStore implements OutboxStore {
   readonly #storage: MemoryStorage
   #closed = false
 
   /** `storage` holds what the store keeps; a new, empty one when absent. */
   constructor(storage: MemoryStorage = new MemoryStorage()) {
     this.#storage = storage
+  }
+
+  get outbox(): MemoryOutbox {
+    return this.#storage.outbox
   }
 
   async load(name: string): Promise<Uint8Array | null> {
@@ -52,19 +59,35 @@ export class MemoryStore implements DocumentStore {
     return replayAll(document.updates.map((stored) => stored.update))
   }
 
-  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
-    await this.#appendAt(name, updates)
+  async append(
+    name: string,
+    updates: readonly Uint8Array[],
+    records: readonly OutboxRecord[] = [],
+  ): Promise<void> {
+    await this.#appendAt(name, updates, records)
   }
 
   /** `append`, returning the revision it got (the current one for no updates). */
-  protected async appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
-    return this.#appendAt(name, updates)
+  protected async appendAt(
+    name: string,
+    updates: readonly Uint8Array[],
+    records: readonly OutboxRecord[] = [],
+  ): Promise<number> {
+    return this.#appendAt(name, updates, records)
   }
 
-  async #appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
+  // Synchronous from the checks on: the document and its records change in one turn.
+  async #appendAt(
+    name: string,
+    updates: readonly Uint8Array[],
+    records: readonly OutboxRecord[],
+  ): Promise<number> {
     this.#assertOpen()
     const documents = this.#storage.documents
-    if (updates.length === 0) return documents.get(name)?.revision ?? 0
+    if (updates.length === 0) {
+      this.outbox.recordNow(records)
+      return documents.get(name)?.revision ?? 0
+    }
     let update: Uint8Array
     try {
       update = mergeAll(updates)
@@ -75,6 +98,7 @@ export class MemoryStore implements DocumentStore {
       throw new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause })
     }
     if (this.#storage.tombstones.has(name)) throw new DocumentDeletedError(name)
+    this.outbox.recordNow(records)
     const document = documents.get(name)
     if (document === undefined) {
       documents.set(name, {
@@ -115,8 +139,9 @@ export class MemoryStore implements DocumentStore {
       .map((name) => toInfo(name, documents.get(name)!))
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, records: readonly OutboxRecord[] = []): Promise<void> {
     this.#assertOpen()
+    this.outbox.recordNow(records)
     this.#storage.documents.delete(name)
     this.#storage.versions.delete(name)
     this.#storage.tombstones.add(name)
@@ -138,6 +163,7 @@ export class MemoryStore implements DocumentStore {
     options: SaveVersionOptions = {},
   ): Promise<VersionInfo> {
     this.#assertOpen()
+    this.outbox.recordNow(options.records ?? [])
     const info = newVersionInfo(version)
     const versions = this.#storage.versions.get(name) ?? []
     versions.push({ info, state: version.state })
@@ -205,8 +231,12 @@ export class SharedMemoryStore extends MemoryStore implements SharedDocumentStor
     return new SharedMemoryStore(this.#storage)
   }
 
-  override appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
-    return super.appendAt(name, updates)
+  override appendAt(
+    name: string,
+    updates: readonly Uint8Array[],
+    records?: readonly OutboxRecord[],
+  ): Promise<number> {
+    return super.appendAt(name, updates, records)
   }
 
   async loadAtRevision(name: string): Promise<StateAtRevision> {

@@ -8,7 +8,7 @@ import pg from 'pg'
 import { StoreError, StoreUnavailableError } from './document-store.js'
 import type { PostgresStoreOptions } from './postgres-store.js'
 import { PostgresStore } from './postgres-store.js'
-import type { SharedDocumentStore } from './shared-store.js'
+import { describeOutbox } from './outbox-contract.js'
 import { describeSharedStore } from './shared-store-contract.js'
 import { assertSameContent, describeDocumentStore, editedDocument, nextTurn } from './store-contract.js'
 import type { TemporaryDatabase } from './test-support/postgres.js'
@@ -56,7 +56,7 @@ function fixtureOf(database: TemporaryDatabase, first: PostgresStore) {
       store = await openStore(database.url)
       return store
     },
-    second: async (): Promise<SharedDocumentStore> => {
+    second: async (): Promise<PostgresStore> => {
       const other = await openStore(database.url)
       others.push(other)
       return other
@@ -84,6 +84,8 @@ async function createFixture(): Promise<ReturnType<typeof fixtureOf>> {
 describeDocumentStore('PostgresStore', createFixture)
 
 describeSharedStore('PostgresStore', createFixture)
+
+describeOutbox('PostgresStore', createFixture)
 
 describe('PostgresStore on PostgreSQL', () => {
   it('[PG1] appends racing compactions on two instances (two pools) lose nothing', async (t) => {

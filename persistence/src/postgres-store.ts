@@ -8,6 +8,7 @@ import type {
   DocumentInfo,
   ListVersionsOptions,
   NewVersion,
+  OutboxStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
@@ -19,6 +20,9 @@ import {
   versionsPastRetention,
 } from './document-store.js'
 import { mergeAll, replaySliced } from './merge.js'
+import type { OutboxRecord } from './outbox.js'
+import { checkRecords } from './outbox.js'
+import { PostgresOutbox, writeRecords } from './postgres-outbox.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
 /** Where the store reports what nobody awaits (a pool connection lost while idle). */
@@ -73,6 +77,7 @@ WHERE NOT d.deleted`
 
 interface QueuedAppend {
   readonly update: Uint8Array
+  readonly records: readonly OutboxRecord[]
   resolve(revision: number): void
   reject(error: unknown): void
 }
@@ -93,7 +98,7 @@ interface VersionRow {
  * Compaction replaces exactly the rows it read by one merged row, so an append made
  * meanwhile, by any instance, stays. `open` runs the migrations in `persistence/migrations`.
  */
-export class PostgresStore implements SharedDocumentStore {
+export class PostgresStore implements SharedDocumentStore, OutboxStore {
   readonly shared = true
   readonly #pool: pg.Pool
   #opened = false
@@ -103,6 +108,8 @@ export class PostgresStore implements SharedDocumentStore {
   #flushScheduled = false
   /** Writes under way, which close waits for. */
   readonly #pending = new Set<Promise<unknown>>()
+  /** In the same database; records go in the transactions of the writes they tell of. */
+  readonly outbox: PostgresOutbox
 
   constructor(options: PostgresStoreOptions) {
     this.#pool = new pg.Pool({
@@ -114,6 +121,15 @@ export class PostgresStore implements SharedDocumentStore {
     // needs a connection fails on its own, so here it is only reported.
     this.#pool.on('error', (error) => {
       options.logger?.warn({ err: error }, 'postgres: an idle connection failed')
+    })
+    this.outbox = new PostgresOutbox({
+      query: (operation, work, write) => {
+        const run = () => work(this.#pool)
+        return write ? this.#write(operation, 'the outbox', run) : this.#use(operation, 'the outbox', run)
+      },
+      transaction: (operation, work) => this.#write(operation, 'the outbox', async () => (
+        (await this.#transaction(work)) as Awaited<ReturnType<typeof work>>
+      )),
     })
   }
 
@@ -154,12 +170,21 @@ export class PostgresStore implements SharedDocumentStore {
     return this.#loadAtRevision('loadAtRevision', name)
   }
 
-  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
-    await this.appendAt(name, updates)
+  async append(
+    name: string,
+    updates: readonly Uint8Array[],
+    records?: readonly OutboxRecord[],
+  ): Promise<void> {
+    await this.appendAt(name, updates, records)
   }
 
-  appendAt(name: string, updates: readonly Uint8Array[]): Promise<number> {
+  async appendAt(
+    name: string,
+    updates: readonly Uint8Array[],
+    records: readonly OutboxRecord[] = [],
+  ): Promise<number> {
     if (updates.length === 0) {
+      await this.outbox.record(records)
       return this.#use('append', name, async () => {
         const { rows } = await this.#pool.query<{ revision: string }>(
           'SELECT revision FROM documents WHERE name = $1 AND NOT deleted',
@@ -179,10 +204,11 @@ export class PostgresStore implements SharedDocumentStore {
     } catch (cause) {
       return Promise.reject(new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause }))
     }
+    checkRecords(records)
     return new Promise((resolve, reject) => {
       const queued = this.#queue.get(name)
-      if (queued === undefined) this.#queue.set(name, [{ update, resolve, reject }])
-      else queued.push({ update, resolve, reject })
+      if (queued === undefined) this.#queue.set(name, [{ update, records, resolve, reject }])
+      else queued.push({ update, records, resolve, reject })
       if (!this.#flushScheduled) {
         this.#flushScheduled = true
         setImmediate(() => this.#flush())
@@ -231,7 +257,12 @@ export class PostgresStore implements SharedDocumentStore {
     })
   }
 
-  delete(name: string): Promise<void> {
+  delete(name: string, records: readonly OutboxRecord[] = []): Promise<void> {
+    try {
+      checkRecords(records)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return this.#write('delete', name, () => this.#transaction(async (client) => {
       // The documents row first: it waits for a compaction swapping rows of this document,
       // so the rows that swap inserts are there to delete.
@@ -242,6 +273,7 @@ export class PostgresStore implements SharedDocumentStore {
       )
       await client.query('DELETE FROM updates WHERE name = $1', [name])
       await client.query('DELETE FROM versions WHERE name = $1', [name])
+      await writeRecords(client, records)
     }))
   }
 
@@ -260,11 +292,18 @@ export class PostgresStore implements SharedDocumentStore {
   }
 
   saveVersion(name: string, version: NewVersion, options: SaveVersionOptions = {}): Promise<VersionInfo> {
+    const records = options.records ?? []
+    try {
+      checkRecords(records)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const info = newVersionInfo(version)
     return this.#write('saveVersion', name, async () => {
-      await this.#transaction((client) => (
-        this.#saveVersion(client, name, info, version.state, options.retention)
-      ))
+      await this.#transaction(async (client) => {
+        await this.#saveVersion(client, name, info, version.state, options.retention)
+        await writeRecords(client, records)
+      })
       return info
     })
   }
@@ -349,12 +388,21 @@ export class PostgresStore implements SharedDocumentStore {
     for (const [name, appends] of queue) this.#track(this.#writeAppends(name, appends))
   }
 
+  /**
+   * Writes one document's queued appends in one statement; with their outbox records, in one
+   * transaction that stores the records only when the appends are stored.
+   */
   async #writeAppends(name: string, appends: readonly QueuedAppend[]): Promise<void> {
+    const parameters = [name, appends.map((append) => append.update), appends.length]
+    const records = appends.flatMap((append) => append.records)
     try {
-      const { rows } = await this.#pool.query<{ revision: string }>(
-        APPEND,
-        [name, appends.map((append) => append.update), appends.length],
-      )
+      const rows = records.length === 0
+        ? (await this.#pool.query<{ revision: string }>(APPEND, parameters)).rows
+        : (await this.#transaction(async (client) => {
+            const { rows } = await client.query<{ revision: string }>(APPEND, parameters)
+            if (rows[0] !== undefined) await writeRecords(client, records)
+            return rows
+          }))!
       if (rows[0] === undefined) {
         const error = new DocumentDeletedError(name)
         for (const append of appends) append.reject(error)

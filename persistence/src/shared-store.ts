@@ -1,4 +1,5 @@
 import type { DocumentStore } from './document-store.js'
+import type { OutboxRecord } from './outbox.js'
 
 /** A document's whole state and the revision it includes. */
 export interface StateAtRevision {
@@ -31,7 +32,7 @@ export interface SharedDocumentStore extends DocumentStore {
    * `append`, resolving with the revision this append got. An empty `updates` appends
    * nothing and resolves with the current revision (0 for a document that does not exist).
    */
-  appendAt(name: string, updates: readonly Uint8Array[]): Promise<number>
+  appendAt(name: string, updates: readonly Uint8Array[], records?: readonly OutboxRecord[]): Promise<number>
   /** `load` with the revision the state includes, read at one moment. */
   loadAtRevision(name: string): Promise<StateAtRevision>
   /** The current revision of each named document that exists (never written and deleted ones are absent). */
