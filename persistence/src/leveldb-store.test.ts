@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { TestContext } from 'node:test'
 import { describe, it } from 'node:test'
 import { LeveldbPersistence } from 'y-leveldb'
@@ -252,6 +255,78 @@ describe('LevelDbStore on disk', () => {
     }
     await plain.destroy()
     assert.ok(compacted < 100, `${compacted} of 500 queued compactions ran at close`)
+  })
+
+  it('[OB15] outbox records of an acknowledged append survive SIGKILL, and every outbox write is fsynced', async (t) => {
+    const directory = await temporaryDirectory(t)
+    // A process that appends with records, says so once acknowledged, and is killed.
+    const child = spawn(process.execPath, [
+      '--conditions=tandem-source', '--import', 'tsx', '--input-type=module', '-e', `
+        import * as Y from 'yjs'
+        import { LevelDbStore } from ${JSON.stringify(new URL('./leveldb-store.ts', import.meta.url).href)}
+        const store = new LevelDbStore(process.env.OB15_DIRECTORY)
+        const doc = new Y.Doc()
+        doc.getText('text').insert(0, 'kept')
+        const at = new Date()
+        await store.append('ob15', [Y.encodeStateAsUpdate(doc)], [
+          { type: 'document.created', document: 'ob15', at, editors: ['ann'] },
+          { type: 'document.updated', document: 'ob15', at, editors: ['ann'] },
+        ])
+        process.stdout.write('stored\\n')
+        setInterval(() => {}, 1000)
+      `,
+    ], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, OB15_DIRECTORY: directory },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const exited = once(child, 'exit')
+    let output = ''
+    for await (const chunk of child.stdout) {
+      output += String(chunk)
+      if (output.includes('stored')) break
+    }
+    child.kill('SIGKILL')
+    const [, signal] = await exited
+    assert.equal(signal, 'SIGKILL')
+
+    const syncs: Array<boolean | undefined> = []
+    const store = new LevelDbStore(directory, {
+      wrapDatabase: (db) => wrap(db, {
+        batch: (operations, options) => {
+          syncs.push(options?.sync)
+          return db.batch(operations, options)
+        },
+      }),
+    })
+    t.after(() => store.close())
+    assert.ok(await store.load('ob15') !== null)
+    assert.equal(await store.outbox.depth(), 2)
+    await store.outbox.saveEndpoint({
+      id: 'a',
+      url: 'https://example.com/hook',
+      events: ['document.created', 'document.updated'],
+      documents: null,
+      format: null,
+      secret: 'whsec_a',
+      createdAt: new Date(),
+      disabledAt: null,
+      failingSince: null,
+    })
+    const later = new Date(Date.now() + 60_000)
+    assert.equal(await store.outbox.promote(later, { quietMs: 2000, maxWaitMs: 10_000 }, () => ['a']), 2)
+    const [claimed] = await store.outbox.claim(later, 1, 1000)
+    await store.outbox.settle(claimed!.id, {
+      at: later, ok: true, status: 200, error: null, nextAttemptAt: null,
+    })
+    await store.outbox.retryDelivery('a', claimed!.id, later)
+    await store.outbox.deleteEndpoint('a')
+    await store.delete('ob15', [{ type: 'document.deleted', document: 'ob15', at: later, editors: [] }])
+    await store.saveVersion('ob15-v', { label: null, author: null, state: new Uint8Array([0, 0]) }, {
+      records: [{ type: 'version.created', document: 'ob15-v', at: later, editors: [] }],
+    })
+    assert.ok(syncs.length >= 9, `${syncs.length} batches`)
+    assert.deepEqual(syncs, syncs.map(() => true))
   })
 })
 
