@@ -42,7 +42,10 @@ export interface SaveVersionOptions {
    * beyond it are deleted in the same write. Unset keeps every version.
    */
   readonly retention?: number
-  /** Outbox records (`version.created`, `version.restored`) stored in the same write. */
+  /**
+   * Outbox records (`version.created`) stored in the same write; each gets the new
+   * version's id as `data.version`.
+   */
   readonly records?: readonly OutboxRecord[]
 }
 

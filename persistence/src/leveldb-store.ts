@@ -15,7 +15,7 @@ import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention
 import { LevelDbOutbox } from './leveldb-outbox.js'
 import { mergeAll, replaySliced } from './merge.js'
 import type { OutboxRecord } from './outbox.js'
-import { checkRecords } from './outbox.js'
+import { checkRecords, ofVersion } from './outbox.js'
 
 export interface LevelDbStoreOptions {
   /** Compact a document once this many updates are stored for it. */
@@ -415,7 +415,7 @@ export class LevelDbStore implements OutboxStore {
           operations.push({ type: 'del', key: versionStateKey(name, past.id) })
         }
       }
-      operations.push(...await this.outbox.operationsFor(db, records))
+      operations.push(...await this.outbox.operationsFor(db, ofVersion(records, info.id)))
       // One batch: the new version, the deletions it causes and its records are stored
       // together or not at all.
       await db.batch(operations, records.length > 0 ? { sync: this.#sync } : undefined)

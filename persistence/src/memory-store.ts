@@ -11,6 +11,7 @@ import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention
 import { mergeAll, replayAll } from './merge.js'
 import { MemoryOutbox } from './memory-outbox.js'
 import type { OutboxRecord } from './outbox.js'
+import { ofVersion } from './outbox.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
 interface StoredUpdate {
@@ -163,8 +164,8 @@ export class MemoryStore implements OutboxStore {
     options: SaveVersionOptions = {},
   ): Promise<VersionInfo> {
     this.#assertOpen()
-    this.outbox.recordNow(options.records ?? [])
     const info = newVersionInfo(version)
+    this.outbox.recordNow(ofVersion(options.records ?? [], info.id))
     const versions = this.#storage.versions.get(name) ?? []
     versions.push({ info, state: version.state })
     const past = new Set(versionsPastRetention(versions.map((entry) => entry.info), options.retention))

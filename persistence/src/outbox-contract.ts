@@ -51,8 +51,8 @@ export function describeOutbox(name: string, create: () => Promise<OutboxFixture
         record('document.updated', 'ob1', 0, ['ann']),
       ])
       await store.append('ob1', updates.slice(1), [record('document.updated', 'ob1', 500, ['bob'])])
-      await store.saveVersion('ob1', { label: 'v', author: 'ann', state: updates[0]! }, {
-        records: [{ ...record('version.created', 'ob1', 600, ['ann']), data: { version: 'v1' } }],
+      const version = await store.saveVersion('ob1', { label: 'v', author: 'ann', state: updates[0]! }, {
+        records: [{ ...record('version.created', 'ob1', 600, ['ann']), data: { label: 'v' } }],
       })
       await store.delete('ob1', [record('document.deleted', 'ob1', 700, ['cy'])])
       const routed: OutboxEvent[] = []
@@ -74,7 +74,8 @@ export function describeOutbox(name: string, create: () => Promise<OutboxFixture
       assert.deepEqual(updated.editors, ['ann', 'bob'])
       assert.equal(updated.data.firstAt, at(0).toISOString())
       assert.equal(updated.data.lastAt, at(500).toISOString())
-      assert.deepEqual(routed[1]!.data, { version: 'v1' })
+      // saveVersion's records say which version it saved.
+      assert.deepEqual(routed[1]!.data, { label: 'v', version: version.id })
       const toA = await outbox.listDeliveries('a', 10)
       const toB = await outbox.listDeliveries('b', 10)
       assert.deepEqual(toA.map((delivery) => delivery.event.type).sort(), [

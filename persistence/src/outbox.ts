@@ -173,6 +173,11 @@ export function checkRecords(records: readonly OutboxRecord[]): void {
   }
 }
 
+/** Records saved with a version, telling which: `data.version` is its id. */
+export function ofVersion(records: readonly OutboxRecord[], id: string): OutboxRecord[] {
+  return records.map((record) => ({ ...record, data: { ...record.data, version: id } }))
+}
+
 /** The marker after `record` (a `document.updated` record of its document) joined it. */
 export function withRecord(marker: UpdateMarker | undefined, record: OutboxRecord): UpdateMarker {
   if (marker === undefined) {

@@ -21,7 +21,7 @@ import {
 } from './document-store.js'
 import { mergeAll, replaySliced } from './merge.js'
 import type { OutboxRecord } from './outbox.js'
-import { checkRecords } from './outbox.js'
+import { checkRecords, ofVersion } from './outbox.js'
 import { PostgresOutbox, writeRecords } from './postgres-outbox.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
@@ -302,7 +302,7 @@ export class PostgresStore implements SharedDocumentStore, OutboxStore {
     return this.#write('saveVersion', name, async () => {
       await this.#transaction(async (client) => {
         await this.#saveVersion(client, name, info, version.state, options.retention)
-        await writeRecords(client, records)
+        await writeRecords(client, ofVersion(records, info.id))
       })
       return info
     })

@@ -8,6 +8,8 @@ import { ConversionPool } from './content/conversion-pool.js'
 import { ApiError } from './http/api-error.js'
 import type { ContentConversions } from './http/request-content.js'
 import { documentsRoutes } from './http/documents-routes.js'
+import { webhookRoutes } from './http/webhook-routes.js'
+import type { Webhooks } from './webhooks/webhooks.js'
 import { editorRoutes } from './http/editor-routes.js'
 import { metricsAuth } from './http/metrics-auth.js'
 import { securityHeaders } from './http/security-headers.js'
@@ -18,6 +20,8 @@ import type { RoomRegistry } from './room/room-registry.js'
 
 export interface AppOptions {
   readonly store: DocumentStore
+  /** `/api/webhooks`; absent or null when the store keeps no outbox. */
+  readonly webhooks?: Webhooks | null
   /** Reported by /readyz; absent for an app without other instances. */
   readonly bus?: Bus
   readonly registry: RoomRegistry
@@ -71,7 +75,8 @@ export function createApp(options: AppOptions): Hono {
     pool: new ConversionPool({ timeoutMs: 10_000, maxQueued: 16, logger }),
     maxTextContentBytes: 1024 * 1024,
   }
-  app.route('/api/documents', documentsRoutes({ ...options, conversions }))
+  app.route('/api/documents', documentsRoutes({ ...options, conversions, recorder: options.webhooks ?? undefined }))
+  if (options.webhooks) app.route('/api/webhooks', webhookRoutes({ authenticator: options.authenticator, webhooks: options.webhooks }))
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((error, c) => {
     if (error instanceof ApiError) {

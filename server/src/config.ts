@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto'
 import { z } from 'zod'
+import { checkWebhookUrl, WebhookTargetError } from './webhooks/target-guard.js'
 
 const port = z.coerce
   .number({ error: 'must be a number' })
@@ -79,6 +80,13 @@ const schema = z.object({
   REDIS_PREFIX: z.string().min(1).max(100).default('tandem:'),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
+  PUBLIC_URL: serviceUrl(['http:', 'https:'], 'https://tandem.example.com'),
+  WEBHOOK_URL: serviceUrl(['http:', 'https:'], 'https://example.com/hooks/tandem'),
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be a Standard Webhooks secret: whsec_ and base64 of 24 bytes or more')
+    .optional(),
+  WEBHOOK_ALLOW_PRIVATE: flag.default(false),
 })
 
 export type Config = z.infer<typeof schema>
@@ -87,7 +95,7 @@ export type Config = z.infer<typeof schema>
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape)
 
 /** Variables never echoed in an error: they may hold secrets (URLs hold passwords). */
-const SECRET = new Set(['AUTH_SECRET', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL'])
+const SECRET = new Set(['AUTH_SECRET', 'METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'WEBHOOK_URL', 'WEBHOOK_SECRET'])
 
 /** A configuration variable has a bad value; the message is one line naming it. */
 export class ConfigError extends Error {
@@ -116,6 +124,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(
       'REDIS_URL needs DATABASE_URL: instances that share updates must share one store (set DATABASE_URL to a Postgres URL)',
     )
+  }
+  if ((config.WEBHOOK_URL === undefined) !== (config.WEBHOOK_SECRET === undefined)) {
+    const [given, missing] = config.WEBHOOK_URL === undefined ? ['WEBHOOK_SECRET', 'WEBHOOK_URL'] : ['WEBHOOK_URL', 'WEBHOOK_SECRET']
+    throw new ConfigError(`${missing} is missing: ${given} is set, and the webhook from the environment needs both`)
+  }
+  if (config.WEBHOOK_URL !== undefined) {
+    try {
+      checkWebhookUrl(config.WEBHOOK_URL, { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE })
+    } catch (error) {
+      if (!(error instanceof WebhookTargetError)) throw error
+      throw new ConfigError(`WEBHOOK_URL is refused: ${error.message} (WEBHOOK_ALLOW_PRIVATE=true allows private targets)`)
+    }
   }
   if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
     const [given, missing] = config.TLS_CERT_FILE === undefined

@@ -69,6 +69,13 @@ const tandem = await startTandem({
   unloadDelayMs: config.UNLOAD_DELAY_MS,
   pingIntervalMs: config.PING_INTERVAL_MS,
   maxConnections: config.MAX_CONNECTIONS,
+  publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ''),
+  webhooks: {
+    environment: config.WEBHOOK_URL === undefined
+      ? null
+      : { url: config.WEBHOOK_URL, secret: config.WEBHOOK_SECRET! },
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+  },
   tls,
 })
 logger.info(

@@ -61,6 +61,20 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly webhookAttempts = new Counter({
+    name: 'tandem_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by result (delivered, failed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  })
+
+  /** Deliveries waiting, and events not turned into deliveries yet; set after each webhook round. */
+  readonly webhookQueue = new Gauge({
+    name: 'tandem_webhook_queue_depth',
+    help: 'Webhook deliveries pending, and recorded events not yet turned into deliveries',
+    registers: [this.registry],
+  })
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry })
   }

@@ -19,6 +19,7 @@ import { Metrics } from './metrics.js'
 import { QueueBudget } from './connections/queue-budget.js'
 import { SendBudget } from './connections/send-budget.js'
 import { RoomRegistry } from './room/room-registry.js'
+import { Webhooks } from './webhooks/webhooks.js'
 import { WebSocketGateway } from './websocket-gateway.js'
 
 export interface TandemOptions {
@@ -84,6 +85,24 @@ export interface TandemOptions {
   readonly maxQueuedConversions?: number
   /** A PEM certificate chain and key (TLS_CERT_FILE, TLS_KEY_FILE): serve https:// and wss://. */
   readonly tls?: TlsCredentials
+  /** Where receivers reach this server (PUBLIC_URL), for the links in webhooks; its own URL by default. */
+  readonly publicUrl?: string
+  /** Webhooks: the endpoint from the environment, and whether private targets are allowed. */
+  readonly webhooks?: WebhookSettings
+}
+
+/** What WEBHOOK_URL, WEBHOOK_SECRET and WEBHOOK_ALLOW_PRIVATE set. */
+export interface WebhookSettings {
+  readonly environment?: { readonly url: string, readonly secret: string } | null
+  readonly allowPrivate?: boolean
+  /** How often the outbox is polled (default 500 ms); tests go faster. */
+  readonly pollMs?: number
+  /** A delivery's timeout (default 15 s). */
+  readonly timeoutMs?: number
+  /** The wait before the next attempt (default: exponential backoff from 5 s); tests go faster. */
+  readonly retryDelay?: (attempt: number, retryAfterMs: number | null) => number
+  /** The webhooks' clock (tests move it days ahead). */
+  readonly now?: () => Date
 }
 
 /** What Tandem needs to serve TLS itself, PEM-encoded. */
@@ -103,6 +122,8 @@ export interface Tandem {
   readonly bus: Bus
   readonly gateway: WebSocketGateway
   readonly metrics: Metrics
+  /** Null when the store keeps no outbox. */
+  readonly webhooks: Webhooks | null
   /**
    * Stops accepting, flushes every write, closes sockets with `code` (1012 by default: clients
    * reconnect at once, through a load balancer to another instance), then the bus and the store.
@@ -117,9 +138,44 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   const authenticator = options.authenticator ?? new OpenAuthenticator()
   const bus = meteredBus(options.bus ?? new MemoryHub().bus(), metrics)
   if (options.bus === undefined) await bus.open()
+  const conversions = new ConversionPool({
+    workers: options.conversionWorkers,
+    timeoutMs: options.conversionTimeoutMs ?? 10_000,
+    maxQueued: options.maxQueuedConversions ?? 16,
+    logger,
+  })
+  // Webhooks read content through the registry (made right below) and link to this
+  // server's URL (known once listening).
+  let registryForWebhooks: RoomRegistry | null = null
+  let url = ''
+  const webhooks = store.outbox === undefined ? null : new Webhooks({
+    outbox: store.outbox,
+    logger,
+    allowPrivate: options.webhooks?.allowPrivate ?? false,
+    environment: options.webhooks?.environment ?? null,
+    publicUrl: () => options.publicUrl ?? url,
+    pollMs: options.webhooks?.pollMs,
+    timeoutMs: options.webhooks?.timeoutMs,
+    retryDelay: options.webhooks?.retryDelay,
+    now: options.webhooks?.now,
+    metrics: {
+      attempt: (result) => metrics.webhookAttempts.inc({ result }),
+      depth: (value) => metrics.webhookQueue.set(value),
+    },
+    content: async (document, format) => {
+      try {
+        const state = await registryForWebhooks!.use(document, (room) => room.encodeState())
+        return await conversions.run({ type: 'export', format, state })
+      } catch (error) {
+        logger.warn({ err: error, document }, 'webhook content could not be exported; sent without it')
+        return null
+      }
+    },
+  })
   const registry = new RoomRegistry({
     store,
     bus,
+    recorder: webhooks ?? undefined,
     storeRetryMs: options.storeRetryMs,
     catchUpIntervalMs: options.catchUpIntervalMs,
     logger,
@@ -154,12 +210,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       appPingIntervalMs: Math.min(options.pingIntervalMs, 10_000),
     },
   })
-  const conversions = new ConversionPool({
-    workers: options.conversionWorkers,
-    timeoutMs: options.conversionTimeoutMs ?? 10_000,
-    maxQueued: options.maxQueuedConversions ?? 16,
-    logger,
-  })
+  registryForWebhooks = registry
   const app = createApp({
     store,
     bus,
@@ -173,6 +224,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     shareTokens: options.shareTokens ?? null,
     metricsToken: options.metricsToken ?? null,
     frameAncestors: options.frameAncestors ?? [],
+    webhooks,
   })
   const headersTimeout = options.headersTimeoutMs ?? 5_000
   const listener = getRequestListener(app.fetch)
@@ -208,7 +260,8 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     })
   })
   const port = (server.address() as AddressInfo).port
-  const url = `${options.tls === undefined ? 'http' : 'https'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  url = `${options.tls === undefined ? 'http' : 'https'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  await webhooks?.start()
   let stopping: Promise<void> | null = null
   return {
     url,
@@ -217,10 +270,12 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     bus,
     gateway,
     metrics,
+    webhooks,
     stop: (code = CloseCode.serviceRestart) => {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
+        await webhooks?.stop()
         await conversions.close()
         await registry.close(code)
         gateway.close(code)

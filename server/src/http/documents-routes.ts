@@ -8,6 +8,8 @@ import type { Principal } from '../auth/principal.js'
 import { contentTypes, type Format, formats } from '../content/format-names.js'
 import { parseDocumentName } from '../document-name.js'
 import type { RoomRegistry } from '../room/room-registry.js'
+import type { Room } from '../room/room.js'
+import type { ChangeRecorder } from '../webhooks/webhooks.js'
 import { ApiError } from './api-error.js'
 import { type AuthEnv, bearerAuth } from './bearer-auth.js'
 import { type ContentConversions, exportState, readContent, restoreContent, writeContent } from './request-content.js'
@@ -20,6 +22,8 @@ export interface DocumentsRoutesOptions {
   readonly maxBodyBytes: number
   /** Imports and exports run on its workers, never on the event loop. */
   readonly conversions: ContentConversions
+  /** Which changes are recorded for webhooks. */
+  readonly recorder?: ChangeRecorder
 }
 
 const PAGE_SIZE = 100
@@ -152,7 +156,8 @@ export function documentsRoutes(options: DocumentsRoutesOptions) {
     await describe(name)
     // A version a user labelled is theirs to delete; VERSION_RETENTION never deletes it.
     const kept = label !== null
-    const version = await registry.use(name, (room) => room.saveVersion(label, principal.user, { kept }))
+    const save = (room: Room) => room.saveVersion(label, principal.user, { kept, announce: true })
+    const version = await registry.use(name, save)
     return c.json(versionJson(version), 201)
   })
 
@@ -170,6 +175,10 @@ export function documentsRoutes(options: DocumentsRoutesOptions) {
     const id = c.req.param('id')
     const version = await loadVersion(name, id)
     await registry.use(name, (room) => restoreContent(c, conversions.pool, room, version, principal.user))
+    // After the restore, not in its writes (a version saved, then a change): a crash between
+    // them loses this event, never announces a restore that did not happen.
+    const records = options.recorder?.records('version.restored', name, [principal.user], { version: id })
+    if (records !== undefined) await store.outbox?.record(records)
     return c.json({ ...(await describe(name)), restored: id })
   })
 

@@ -81,7 +81,7 @@ export async function writeContent(
   author: string,
 ): Promise<void> {
   if (content.kind === 'merge') {
-    await room.applyUpdate(content.update)
+    await room.applyUpdate(content.update, author)
     return
   }
   await replaceContent(c, pool, room, content.json, { label: 'before replace', author, keepEmpty: false })
@@ -130,7 +130,7 @@ function replaceContent(
     if (before.keepEmpty || room.doc.getXmlFragment('default').length > 0) {
       await room.saveVersion(before.label, before.author)
     }
-    await room.applyUpdate(update)
+    await room.applyUpdate(update, before.author)
   }
   // The previous replacement's failure was answered to its own request; this one runs anyway.
   const result = (replacing.get(room) ?? Promise.resolve()).catch(() => {}).then(replace)

@@ -39,14 +39,19 @@ export class RoomPresence {
   editors(): string[] {
     const names: string[] = []
     for (const entry of this.#presence.current()) {
-      try {
-        const name = (JSON.parse(entry.state!) as { user?: { name?: unknown } } | null)?.user?.name
-        if (typeof name === 'string' && name !== '') names.push(name)
-      } catch {
-        // States are checked to be JSON when they arrive; nothing to do.
-      }
+      const name = userName(entry.state!)
+      if (name !== null) names.push(name)
     }
     return names
+  }
+
+  /** The name `peer` shows in its presence (`user.name`), or null. */
+  nameOf(peer: Peer): string | null {
+    for (const entry of this.#presence.statesOf([peer])) {
+      const name = userName(entry.state!)
+      if (name !== null) return name
+    }
+    return null
   }
 
   /**
@@ -127,6 +132,12 @@ function withName(entry: AwarenessEntry, name: string): AwarenessEntry {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The `user.name` of a state (JSON text, checked to parse when it arrived), or null. */
+function userName(state: string): string | null {
+  const name = (JSON.parse(state) as { user?: { name?: unknown } } | null)?.user?.name
+  return typeof name === 'string' && name !== '' ? name : null
 }
 
 function removal(removed: AwarenessEntry[]): Uint8Array | null {

@@ -5,6 +5,7 @@ import type { Bus, BusMessage, InstanceId } from '../bus/bus.js'
 import { CloseCode } from '../close-codes.js'
 import type { Metrics } from '../metrics.js'
 import type { Peer } from '../peer.js'
+import type { ChangeRecorder } from '../webhooks/webhooks.js'
 import { BUS_ORIGIN } from './origin.js'
 import { type LoadedDocument, Room } from './room.js'
 
@@ -24,6 +25,8 @@ export interface RoomRegistryOptions {
   readonly now?: () => number
   /** How long a room retries a write while the store is unreachable. */
   readonly storeRetryMs?: number
+  /** Which changes are recorded for webhooks, in the writes that store them. */
+  readonly recorder?: ChangeRecorder
   /**
    * With a shared store: how often loaded documents are checked for revisions this instance
    * missed (default 2 s), so instances converge even when the bus dropped messages.
@@ -160,7 +163,8 @@ export class RoomRegistry {
    */
   async delete(name: string): Promise<void> {
     let failure: unknown
-    const remove = () => this.#options.store.delete(name).catch((error: unknown) => {
+    const records = this.#options.recorder?.records('document.deleted', name)
+    const remove = () => this.#options.store.delete(name, records).catch((error: unknown) => {
       failure = error
     })
     for (;;) {
@@ -223,6 +227,7 @@ export class RoomRegistry {
           store,
           bus,
           storeRetryMs: this.#options.storeRetryMs,
+          recorder: this.#options.recorder,
           logger,
           metrics,
           versionIntervalMs: this.#options.versionIntervalMs,

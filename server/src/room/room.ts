@@ -1,3 +1,4 @@
+import type { OutboxRecord } from '@tandem/persistence/outbox'
 import { type DocumentStore, DocumentDeletedError, type VersionInfo } from '@tandem/persistence/document-store'
 import { mergeAll } from '@tandem/persistence/merge'
 import { isSharedStore } from '@tandem/persistence/shared-store'
@@ -16,6 +17,7 @@ import { API_ORIGIN, type ChangeOrigin, LOAD_ORIGIN, type ReplicatedOrigin } fro
 import { RevisionTracker } from './revisions.js'
 import { RoomPresence } from './room-presence.js'
 import { VersionPolicy } from './version-policy.js'
+import type { ChangeRecorder } from '../webhooks/webhooks.js'
 import { type Batch, WritePipeline } from './write-pipeline.js'
 
 export interface RoomOptions {
@@ -36,6 +38,8 @@ export interface RoomOptions {
   readonly now?: () => number
   /** How long a write is retried while the store is unreachable (default 60 s); then the room closes. */
   readonly storeRetryMs?: number
+  /** Which changes are recorded for webhooks, in the writes that store them. */
+  readonly recorder?: ChangeRecorder
 }
 
 /** What a room starts from: the stored state, and its revision when the store is shared. */
@@ -76,6 +80,8 @@ export class Room {
   readonly #presence: RoomPresence
   readonly #pipeline: WritePipeline<Peer | null>
   readonly #versions: VersionPolicy
+  /** Whether the store has the document (it was loaded, or a write of it stored). */
+  #inStore: boolean
   /** With a shared store: which of the document's revisions this room has. */
   readonly #revisions: RevisionTracker | null
   /** The whole state, encoded, and its sync step 2 frames by encoder id; reset on change. */
@@ -89,6 +95,7 @@ export class Room {
   ) {
     this.doc = new Y.Doc({ gc: true })
     if (loaded.state !== null) Y.applyUpdate(this.doc, loaded.state, LOAD_ORIGIN)
+    this.#inStore = loaded.state !== null
     this.#store = options.store
     this.#logger = options.logger
     this.#options = options
@@ -105,8 +112,8 @@ export class Room {
     const store = options.store
     this.#pipeline = new WritePipeline<Peer | null>({
       write: isSharedStore(store)
-        ? (merged) => store.appendAt(name, [merged])
-        : (merged) => store.append(name, [merged]).then(() => null),
+        ? (merged, batch) => store.appendAt(name, [merged], this.#records(batch))
+        : (merged, batch) => store.append(name, [merged], this.#records(batch)).then(() => null),
       stored: (batch, merged, revision) => this.#stored(batch, merged, revision),
       failed: (error, relaying) => this.#failed(error, relaying),
       retryForMs: options.storeRetryMs ?? 60_000,
@@ -223,10 +230,13 @@ export class Room {
     return this.flush()
   }
 
-  /** Merges a Yjs update into the document on the server's behalf; resolves once stored. */
-  applyUpdate(update: Uint8Array): Promise<void> {
+  /**
+   * Merges a Yjs update into the document on the server's behalf (for `editor`, an HTTP API
+   * caller, when given); resolves once stored.
+   */
+  applyUpdate(update: Uint8Array, editor: string | null = null): Promise<void> {
     this.#assertUsable()
-    this.#apply(null, API_ORIGIN, update)
+    this.#apply(null, API_ORIGIN, update, undefined, editor)
     return this.flush()
   }
 
@@ -293,13 +303,15 @@ export class Room {
   async saveVersion(
     label: string | null,
     author: string | null,
-    { kept = false }: { readonly kept?: boolean } = {},
+    { kept = false, announce = false }: { readonly kept?: boolean, readonly announce?: boolean } = {},
   ): Promise<VersionInfo> {
     await this.flush()
     this.#versions.taken()
     const state = Y.encodeStateAsUpdate(this.doc)
     const retention = this.#options.versionRetention
-    return this.#store.saveVersion(this.name, { label, author, state, kept }, { retention })
+    // Someone saved it on purpose (not the automatic ones, nor those before a replace): webhooks hear of it.
+    const records = announce ? this.#options.recorder?.records('version.created', this.name, author === null ? [] : [author], { label }) : undefined
+    return this.#store.saveVersion(this.name, { label, author, state, kept }, { retention, records })
   }
 
   /** Resolves once every update applied so far is in the store. */
@@ -324,7 +336,13 @@ export class Room {
    * Applies an update, unless it would nest types deeper than the conversions can hold
    * (ProtocolError, 1002: nothing applied). `decoded` is the codec's decoding, when it had one.
    */
-  #apply(sender: Peer | null, origin: ChangeOrigin, update: Uint8Array, decoded?: DecodedUpdate): void {
+  #apply(
+    sender: Peer | null,
+    origin: ChangeOrigin,
+    update: Uint8Array,
+    decoded?: DecodedUpdate,
+    editor: string | null = null,
+  ): void {
     // Clients answer sync step 1 with an empty update when they have nothing new:
     // nothing to store or relay, but the sender still waits for its acknowledgement.
     if (isEmptyUpdate(update)) {
@@ -341,7 +359,22 @@ export class Room {
     }
     this.#options.metrics.updates.inc()
     Y.applyUpdate(this.doc, update, origin)
-    this.#enqueue(sender, update)
+    this.#enqueue(sender, update, sender === null ? editor : this.#editorName(sender))
+  }
+
+  /** Who `peer` is, when webhooks want to know: its token's name, else the name it shows. */
+  #editorName(peer: Peer): string | null {
+    if (this.#options.recorder?.wants(this.name) !== true) return null
+    return peer.presenceName ?? this.#presence.nameOf(peer)
+  }
+
+  /**
+   * The webhook records a write of `batch` carries: `document.created` for the first write
+   * of a document the store did not have, `document.updated` for the others.
+   */
+  #records(batch: Batch<Peer | null>): OutboxRecord[] | undefined {
+    const type = this.#inStore ? 'document.updated' : 'document.created'
+    return this.#options.recorder?.records(type, this.name, [...batch.editors])
   }
 
   /** Sends a whole state as sync step 2, encoding it once per protocol for that state. */
@@ -355,10 +388,10 @@ export class Room {
   }
 
   /** Adds an applied update to the next store write. */
-  #enqueue(sender: Peer | null, update: Uint8Array): void {
+  #enqueue(sender: Peer | null, update: Uint8Array, editor: string | null = null): void {
     this.#stateChanged()
     this.#versions.changed()
-    this.#pipeline.enqueue(sender, update)
+    this.#pipeline.enqueue(sender, update, editor)
   }
 
   /** The document changed: the cached whole state is stale. */
@@ -395,6 +428,7 @@ export class Room {
 
   /** A batch is durable: relay it here, acknowledge it, publish it to the other instances. */
   #stored(batch: Batch<Peer | null>, merged: Uint8Array, revision: number | null): void {
+    this.#inStore = true
     this.#relay(batch, merged)
     for (const sender of batch.senders) if (sender !== null) send(sender, STORED)
     this.#options.bus.publish(this.name, { type: 'update', update: merged, revision })

@@ -6,13 +6,18 @@ export interface Batch<Sender> {
   readonly updates: Uint8Array[]
   /** Who sent each update (null: the server itself). */
   readonly senders: Sender[]
+  /** The names of who made the changes, when they were asked for (webhooks). */
+  readonly editors: Set<string>
   /** Run once the batch is durable, or with the error when it could not be stored. */
   readonly waiters: Array<(error?: unknown) => void>
 }
 
 export interface WritePipelineOptions<Sender> {
-  /** Stores one merged update; resolves with its revision (null: the store does not number appends). */
-  readonly write: (merged: Uint8Array) => Promise<number | null>
+  /**
+   * Stores one merged update of `batch`; resolves with its revision (null: the store does
+   * not number appends).
+   */
+  readonly write: (merged: Uint8Array, batch: Batch<Sender>) => Promise<number | null>
   /** A batch is durable: relay and acknowledge it. An error thrown here fails the pipeline. */
   readonly stored: (batch: Batch<Sender>, merged: Uint8Array, revision: number | null) => void
   /**
@@ -51,11 +56,12 @@ export class WritePipeline<Sender> {
     return this.#failure
   }
 
-  /** Adds an applied update to the next write. */
-  enqueue(sender: Sender, update: Uint8Array): void {
-    this.#pending ??= { updates: [], senders: [], waiters: [] }
+  /** Adds an applied update, made by `editor` when known, to the next write. */
+  enqueue(sender: Sender, update: Uint8Array, editor: string | null = null): void {
+    this.#pending ??= { updates: [], senders: [], editors: new Set(), waiters: [] }
     this.#pending.updates.push(update)
     this.#pending.senders.push(sender)
+    if (editor !== null) this.#pending.editors.add(editor)
     this.#schedule()
   }
 
@@ -103,7 +109,7 @@ export class WritePipeline<Sender> {
   }
 
   #attempt(batch: Batch<Sender>, merged: Uint8Array, since: number, delay: number): void {
-    this.#options.write(merged).then(
+    this.#options.write(merged, batch).then(
       (revision) => this.#stored(batch, merged, revision),
       (error: unknown) => {
         if (this.#failure !== undefined) return
