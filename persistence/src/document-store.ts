@@ -107,22 +107,13 @@ export interface DocumentStore {
    * rejects with a StoreError when the store cannot write now. `/readyz` calls it.
    */
   checkWritable(): Promise<void>
-  /**
-   * The webhook outbox that the writes above record events in. Every store of this package
-   * has one (`OutboxStore`); optional here so that wrappers written before it (the server's
-   * test `ControlledStore`) still compile.
-   */
-  readonly outbox?: Outbox
+  /** The webhook outbox that the writes above record events in. */
+  readonly outbox: Outbox
   /**
    * Waits for pending writes, then releases the store. Compactions not yet done are
    * dropped, never waited for: closing is quick whatever is loaded.
    */
   close(): Promise<void>
-}
-
-/** A store with its webhook outbox, as every store of this package is. */
-export interface OutboxStore extends DocumentStore {
-  readonly outbox: Outbox
 }
 
 /** A store operation failed; the message names the document and the operation. */

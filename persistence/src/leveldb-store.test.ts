@@ -63,7 +63,7 @@ describeOutbox('LevelDbStore', async () => {
       }
     },
   }
-})
+}, { reopen: true, share: false })
 
 describe('LevelDbStore on disk', () => {
   it('[LS1] a reopened directory has every document', async (t) => {

@@ -7,7 +7,7 @@ import type {
   DocumentInfo,
   ListVersionsOptions,
   NewVersion,
-  OutboxStore,
+  DocumentStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
@@ -126,7 +126,7 @@ const TOMBSTONE = new Uint8Array([1])
  * with over 500 updates; this store compacts when a document's update count passes
  * `compactAfter`, and when asked (`compact`, as a document is unloaded).
  */
-export class LevelDbStore implements OutboxStore {
+export class LevelDbStore implements DocumentStore {
   readonly #directory: string
   readonly #raw: Level
   readonly #db: Level

@@ -32,7 +32,7 @@ describeSharedStore('SharedMemoryStore', async () => {
 describeOutbox('MemoryStore', async () => {
   const store = new MemoryStore()
   return { store, reopen: null, second: null, dispose: () => store.close() }
-})
+}, { reopen: false, share: false })
 
 describeOutbox('SharedMemoryStore', async () => {
   const store = new SharedMemoryStore()
@@ -45,4 +45,4 @@ describeOutbox('SharedMemoryStore', async () => {
       await Promise.all([store.close(), other.close()])
     },
   }
-})
+}, { reopen: false, share: true })

@@ -3,7 +3,7 @@ import type {
   DocumentInfo,
   ListVersionsOptions,
   NewVersion,
-  OutboxStore,
+  DocumentStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
@@ -40,7 +40,7 @@ export class MemoryStorage {
 }
 
 /** Keeps documents in process memory. For tests and throwaway servers. */
-export class MemoryStore implements OutboxStore {
+export class MemoryStore implements DocumentStore {
   readonly #storage: MemoryStorage
   #closed = false
 

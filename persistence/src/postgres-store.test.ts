@@ -85,7 +85,7 @@ describeDocumentStore('PostgresStore', createFixture)
 
 describeSharedStore('PostgresStore', createFixture)
 
-describeOutbox('PostgresStore', createFixture)
+describeOutbox('PostgresStore', createFixture, { reopen: true, share: true })
 
 describe('PostgresStore on PostgreSQL', () => {
   it('[PG1] appends racing compactions on two instances (two pools) lose nothing', async (t) => {

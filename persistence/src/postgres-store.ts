@@ -8,7 +8,6 @@ import type {
   DocumentInfo,
   ListVersionsOptions,
   NewVersion,
-  OutboxStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
@@ -98,7 +97,7 @@ interface VersionRow {
  * Compaction replaces exactly the rows it read by one merged row, so an append made
  * meanwhile, by any instance, stays. `open` runs the migrations in `persistence/migrations`.
  */
-export class PostgresStore implements SharedDocumentStore, OutboxStore {
+export class PostgresStore implements SharedDocumentStore {
   readonly shared = true
   readonly #pool: pg.Pool
   #opened = false

@@ -20,8 +20,8 @@ import type { RoomRegistry } from './room/room-registry.js'
 
 export interface AppOptions {
   readonly store: DocumentStore
-  /** `/api/webhooks`; absent or null when the store keeps no outbox. */
-  readonly webhooks?: Webhooks | null
+  /** `/api/webhooks`; absent in tests of other routes. */
+  readonly webhooks?: Webhooks
   /** Reported by /readyz; absent for an app without other instances. */
   readonly bus?: Bus
   readonly registry: RoomRegistry

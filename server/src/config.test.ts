@@ -5,6 +5,9 @@ import { join } from 'node:path'
 import { ConfigError, loadConfig, readTlsFiles } from './config.js'
 import { selfSignedCertificate } from './test-support/tls.js'
 
+/** A Standard Webhooks secret (whsec_ and base64 of 32 bytes). */
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
+
 describe('configuration', () => {
   it('[CF1] defaults match DESIGN.md', () => {
     const config = loadConfig({})
@@ -76,6 +79,13 @@ describe('configuration', () => {
       [{ ALLOWED_ORIGINS: 'https://ok.example/path' }, /^ALLOWED_ORIGINS must be origins/],
       [{ ALLOW_ANONYMOUS: 'yes' }, /^ALLOW_ANONYMOUS must be true or false/],
       [{ NODE_ENV: 'production' }, /^AUTH_SECRET is required when NODE_ENV=production/],
+      [{ WEBHOOK_URL: 'https://hooks.example.com/t' }, /^WEBHOOK_SECRET is missing: WEBHOOK_URL is set/],
+      [{ WEBHOOK_SECRET: SECRET }, /^WEBHOOK_URL is missing: WEBHOOK_SECRET is set/],
+      [{ WEBHOOK_URL: 'https://hooks.example.com/t', WEBHOOK_SECRET: 'hunter2-plain' }, /^WEBHOOK_SECRET must be a Standard Webhooks secret/],
+      [{ WEBHOOK_URL: 'ftp://hooks.example.com/t', WEBHOOK_SECRET: SECRET }, /^WEBHOOK_URL must be a URL like https:/],
+      [{ WEBHOOK_URL: 'http://127.0.0.1:8080/t', WEBHOOK_SECRET: SECRET }, /^WEBHOOK_URL is refused: 127\.0\.0\.1 is in the loopback range/],
+      [{ WEBHOOK_URL: 'http://10.0.0.5/t', WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'maybe' }, /^WEBHOOK_ALLOW_PRIVATE must be true or false/],
+      [{ PUBLIC_URL: 'tandem.example.com' }, /^PUBLIC_URL must be a URL like https:/],
     ]
     for (const [env, message] of cases) {
       assert.throws(
@@ -89,6 +99,12 @@ describe('configuration', () => {
         },
       )
     }
+  })
+
+  it('[CF7] WEBHOOK_URL and WEBHOOK_SECRET come together; a private WEBHOOK_URL needs WEBHOOK_ALLOW_PRIVATE', () => {
+    const config = loadConfig({ WEBHOOK_URL: 'http://10.0.0.5/t', WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'true', PUBLIC_URL: 'https://tandem.example.com' })
+    assert.deepEqual([config.WEBHOOK_URL, config.WEBHOOK_ALLOW_PRIVATE, config.PUBLIC_URL], ['http://10.0.0.5/t', true, 'https://tandem.example.com'])
+    assert.equal(loadConfig({}).WEBHOOK_ALLOW_PRIVATE, false)
   })
 
   it('[TL1] TLS_CERT_FILE and TLS_KEY_FILE come together or not at all', () => {

@@ -122,8 +122,7 @@ export interface Tandem {
   readonly bus: Bus
   readonly gateway: WebSocketGateway
   readonly metrics: Metrics
-  /** Null when the store keeps no outbox. */
-  readonly webhooks: Webhooks | null
+  readonly webhooks: Webhooks
   /**
    * Stops accepting, flushes every write, closes sockets with `code` (1012 by default: clients
    * reconnect at once, through a load balancer to another instance), then the bus and the store.
@@ -148,7 +147,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   // server's URL (known once listening).
   let registryForWebhooks: RoomRegistry | null = null
   let url = ''
-  const webhooks = store.outbox === undefined ? null : new Webhooks({
+  const webhooks = new Webhooks({
     outbox: store.outbox,
     logger,
     allowPrivate: options.webhooks?.allowPrivate ?? false,
@@ -175,7 +174,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   const registry = new RoomRegistry({
     store,
     bus,
-    recorder: webhooks ?? undefined,
+    recorder: webhooks,
     storeRetryMs: options.storeRetryMs,
     catchUpIntervalMs: options.catchUpIntervalMs,
     logger,
@@ -261,7 +260,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
   })
   const port = (server.address() as AddressInfo).port
   url = `${options.tls === undefined ? 'http' : 'https'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
-  await webhooks?.start()
+  await webhooks.start()
   let stopping: Promise<void> | null = null
   return {
     url,
@@ -275,7 +274,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
-        await webhooks?.stop()
+        await webhooks.stop()
         await conversions.close()
         await registry.close(code)
         gateway.close(code)

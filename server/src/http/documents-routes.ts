@@ -178,7 +178,7 @@ export function documentsRoutes(options: DocumentsRoutesOptions) {
     // After the restore, not in its writes (a version saved, then a change): a crash between
     // them loses this event, never announces a restore that did not happen.
     const records = options.recorder?.records('version.restored', name, [principal.user], { version: id })
-    if (records !== undefined) await store.outbox?.record(records)
+    if (records !== undefined) await store.outbox.record(records)
     return c.json({ ...(await describe(name)), restored: id })
   })
 

@@ -1,3 +1,4 @@
+import type { Outbox, OutboxRecord } from '@tandem/persistence/outbox'
 import type {
   DocumentInfo,
   DocumentStore,
@@ -50,14 +51,18 @@ export class ControlledStore implements DocumentStore {
     return this.inner.load(name)
   }
 
-  async append(name: string, updates: readonly Uint8Array[]): Promise<void> {
+  get outbox(): Outbox {
+    return this.inner.outbox
+  }
+
+  async append(name: string, updates: readonly Uint8Array[], records?: readonly OutboxRecord[]) {
     if (this.holdAppends) await new Promise<void>((resolve) => this.#held.push(resolve))
     if (this.failAppends || this.failWrites) throw new StoreError(`append ${name}: failing on purpose`)
     if (this.unreachable) {
       this.unreachableAppends++
       throw new StoreUnavailableError(`append ${name}: unreachable on purpose`)
     }
-    await this.inner.append(name, updates)
+    await this.inner.append(name, updates, records)
     this.appended.push([...updates])
   }
 
@@ -74,8 +79,8 @@ export class ControlledStore implements DocumentStore {
     return this.inner.list()
   }
 
-  delete(name: string): Promise<void> {
-    return this.inner.delete(name)
+  delete(name: string, records?: readonly OutboxRecord[]): Promise<void> {
+    return this.inner.delete(name, records)
   }
 
   isDeleted(name: string): Promise<boolean> {
