@@ -11,7 +11,7 @@ import { DocumentDeletedError, newVersionInfo, StoreError, versionsPastRetention
 import { mergeAll, replayAll } from './merge.js'
 import { MemoryOutbox } from './memory-outbox.js'
 import type { OutboxRecord } from './outbox.js'
-import { ofVersion } from './outbox.js'
+import { asUpdates, ofVersion } from './outbox.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
 interface StoredUpdate {
@@ -99,8 +99,8 @@ export class MemoryStore implements DocumentStore {
       throw new StoreError(`append ${name}: not a Yjs update: ${(cause as Error).message}`, { cause })
     }
     if (this.#storage.tombstones.has(name)) throw new DocumentDeletedError(name)
-    this.outbox.recordNow(records)
     const document = documents.get(name)
+    this.outbox.recordNow(document === undefined ? records : asUpdates(records))
     if (document === undefined) {
       documents.set(name, {
         updates: [{ update, revision: 1 }],

@@ -386,6 +386,25 @@ export function describeOutbox(
     })
 
     // Only for stores that several instances share.
+    if (can.share) it('[OB16] two stores that each append what they take for a document\'s first change record one document.created', async (t) => {
+      const fixture = await fixtureFor(t)
+      const stores = [fixture.store, await fixture.second!()]
+      await stores[0]!.outbox.saveEndpoint(endpoint('a', 1))
+      const { updates } = editedDocument(2)
+      await stores[0]!.append('ob16', [updates[0]!], [record('document.created', 'ob16', 0, ['ann'])])
+      await stores[1]!.append('ob16', [updates[1]!], [record('document.created', 'ob16', 100, ['bob'])])
+      const routed: OutboxEvent[] = []
+      await stores[0]!.outbox.promote(at(60_000), due, (event) => {
+        routed.push(event)
+        return ['a']
+      })
+      assert.deepEqual(routed.map((event) => [event.type, event.editors]), [
+        ['document.created', ['ann']],
+        ['document.updated', ['bob']],
+      ])
+    })
+
+    // Only for stores that several instances share.
     if (can.share) it('[OB14] two stores on one storage, promoting and claiming at once, deliver each event exactly once', async (t) => {
       const fixture = await fixtureFor(t)
       const stores = [fixture.store, await fixture.second!()]

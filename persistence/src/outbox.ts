@@ -173,6 +173,14 @@ export function checkRecords(records: readonly OutboxRecord[]): void {
   }
 }
 
+/**
+ * The records of an append to a document that existed already: `document.created` becomes
+ * `document.updated` (two instances may each take their first write for the document's).
+ */
+export function asUpdates(records: readonly OutboxRecord[]): OutboxRecord[] {
+  return records.map((record) => (record.type === 'document.created' ? { ...record, type: 'document.updated' } : record))
+}
+
 /** Records saved with a version, telling which: `data.version` is its id. */
 export function ofVersion(records: readonly OutboxRecord[], id: string): OutboxRecord[] {
   return records.map((record) => ({ ...record, data: { ...record.data, version: id } }))

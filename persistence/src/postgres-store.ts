@@ -20,7 +20,7 @@ import {
 } from './document-store.js'
 import { mergeAll, replaySliced } from './merge.js'
 import type { OutboxRecord } from './outbox.js'
-import { checkRecords, ofVersion } from './outbox.js'
+import { asUpdates, checkRecords, ofVersion } from './outbox.js'
 import { PostgresOutbox, writeRecords } from './postgres-outbox.js'
 import type { ChangesSince, SharedDocumentStore, StateAtRevision } from './shared-store.js'
 
@@ -399,7 +399,10 @@ export class PostgresStore implements SharedDocumentStore {
         ? (await this.#pool.query<{ revision: string }>(APPEND, parameters)).rows
         : (await this.#transaction(async (client) => {
             const { rows } = await client.query<{ revision: string }>(APPEND, parameters)
-            if (rows[0] !== undefined) await writeRecords(client, records)
+            if (rows[0] === undefined) return rows
+            // Revision 1 is the document's first append; past it, another instance wrote first.
+            const created = Number(rows[0].revision) === appends.length
+            await writeRecords(client, created ? records : asUpdates(records))
             return rows
           }))!
       if (rows[0] === undefined) {

@@ -31,6 +31,8 @@ export interface SharedDocumentStore extends DocumentStore {
   /**
    * `append`, resolving with the revision this append got. An empty `updates` appends
    * nothing and resolves with the current revision (0 for a document that does not exist).
+   * A `document.created` record of an append to a document that exists already is stored
+   * as `document.updated`: two instances may both write what each took for the first change.
    */
   appendAt(name: string, updates: readonly Uint8Array[], records?: readonly OutboxRecord[]): Promise<number>
   /** `load` with the revision the state includes, read at one moment. */

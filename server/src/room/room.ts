@@ -257,6 +257,8 @@ export class Room {
       this.doc.off('update', collect)
     }
     if (revision !== null) this.#revisions?.mark(revision)
+    // Stored by another instance: the document exists, and this room's writes update it.
+    this.#inStore = true
     if (added.length === 0) return false
     this.#stateChanged()
     broadcast(this.#peers.keys(), { type: 'update', update: added.length === 1 ? added[0]! : mergeAll(added) }, null)
