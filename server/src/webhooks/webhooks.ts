@@ -23,6 +23,8 @@ export const UPDATE_MAX_WAIT_MS = 10_000
 const CLAIM_LIMIT = 16
 /** Longer than a delivery can take (the send timeout), so a lease never ends mid-send. */
 const LEASE_MS = DEFAULT_TIMEOUT_MS * 2
+/** How long a stop waits for the deliveries in flight. */
+const STOP_WAIT_MS = 2_000
 /** The endpoint `WEBHOOK_URL` and `WEBHOOK_SECRET` configure. */
 export const ENVIRONMENT_ENDPOINT_ID = 'env'
 
@@ -125,16 +127,22 @@ export class Webhooks implements ChangeRecorder {
     await this.#refresh()
     const poll = () => {
       if (this.#stopped) return
-      this.#timer = setTimeout(() => void this.tick().finally(poll), this.#options.pollMs ?? 500)
+      this.#timer = setTimeout(() => void this.#tick().finally(poll), this.#options.pollMs ?? 500)
     }
     poll()
   }
 
-  /** Stops polling and waits for the round in flight. */
+  /**
+   * Stops polling and waits a little for the round in flight: a send may take 15 s, and a
+   * shutdown does not wait that long. What it leaves unsettled is sent again once its
+   * lease ends, by this instance after a restart or by another one.
+   */
   async stop(): Promise<void> {
     this.#stopped = true
     if (this.#timer !== null) clearTimeout(this.#timer)
-    await this.#ticking
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.#ticking, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))])
+    clearTimeout(timer)
   }
 
   wants(document: string): boolean {
@@ -220,7 +228,7 @@ export class Webhooks implements ChangeRecorder {
   }
 
   /** One round: due events become deliveries, and the due deliveries are sent. */
-  tick(): Promise<void> {
+  #tick(): Promise<void> {
     this.#ticking ??= this.#round().catch((error: unknown) => {
       this.#options.logger.error({ err: error }, 'webhook round failed')
     }).finally(() => {
