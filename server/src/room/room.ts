@@ -1,6 +1,6 @@
-import type { OutboxRecord } from '@tandem/persistence/outbox'
 import { type DocumentStore, DocumentDeletedError, type VersionInfo } from '@tandem/persistence/document-store'
 import { mergeAll } from '@tandem/persistence/merge'
+import type { OutboxRecord } from '@tandem/persistence/outbox'
 import { isSharedStore } from '@tandem/persistence/shared-store'
 import type { Logger } from 'pino'
 import * as Y from 'yjs'
@@ -12,12 +12,12 @@ import type { AwarenessEntry, ClientMessage, ServerMessage } from '../protocol/m
 import { ProtocolError } from '../protocol/messages.js'
 import { addedTypeDepth, type DecodedUpdate, isContainedIn, MAX_TYPE_DEPTH } from '../protocol/update-shape.js'
 import { decodeUpdate, writeAwarenessUpdate } from '../protocol/yjs-payloads.js'
+import type { ChangeRecorder } from '../webhooks/webhooks.js'
 import { broadcast, frameCache, send } from './frame-cache.js'
 import { API_ORIGIN, type ChangeOrigin, LOAD_ORIGIN, type ReplicatedOrigin } from './origin.js'
 import { RevisionTracker } from './revisions.js'
 import { RoomPresence } from './room-presence.js'
 import { VersionPolicy } from './version-policy.js'
-import type { ChangeRecorder } from '../webhooks/webhooks.js'
 import { type Batch, WritePipeline } from './write-pipeline.js'
 
 export interface RoomOptions {
@@ -312,7 +312,10 @@ export class Room {
     const state = Y.encodeStateAsUpdate(this.doc)
     const retention = this.#options.versionRetention
     // Someone saved it on purpose (not the automatic ones, nor those before a replace): webhooks hear of it.
-    const records = announce ? this.#options.recorder?.records('version.created', this.name, author === null ? [] : [author], { label }) : undefined
+    const editors = author === null ? [] : [author]
+    const records = announce
+      ? this.#options.recorder?.records('version.created', this.name, editors, { label })
+      : undefined
     return this.#store.saveVersion(this.name, { label, author, state, kept }, { retention, records })
   }
 
