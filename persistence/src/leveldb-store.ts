@@ -5,9 +5,9 @@ import { getAllDocsKeys, getLevelUpdatesEntries, LeveldbPersistence } from 'y-le
 import * as Y from 'yjs'
 import type {
   DocumentInfo,
+  DocumentStore,
   ListVersionsOptions,
   NewVersion,
-  DocumentStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'

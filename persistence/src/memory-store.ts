@@ -1,9 +1,9 @@
 import * as Y from 'yjs'
 import type {
   DocumentInfo,
+  DocumentStore,
   ListVersionsOptions,
   NewVersion,
-  DocumentStore,
   SaveVersionOptions,
   VersionInfo,
 } from './document-store.js'
