@@ -240,6 +240,19 @@ export class LevelDbOutbox implements Outbox {
     })
   }
 
+  resume(endpointId: string, now: Date): Promise<number> {
+    return this.#write('resume deliveries of', async (db) => {
+      const keys = await db.keys(under(OUTBOX, 'endpoint_delivery', endpointId)).all()
+      const pending = (await readDeliveries(db, keys)).filter((delivery) => delivery.status === 'pending')
+      if (pending.length === 0) return 0
+      await db.batch(pending.flatMap((delivery) => [
+        ...unscheduled(delivery),
+        ...putDelivery({ ...delivery, nextAttemptAt: now }),
+      ]), this.#options)
+      return pending.length
+    })
+  }
+
   depth(): Promise<number> {
     return this.#lanes.read('measure', async (db) => {
       const counts = await Promise.all(['due', 'event', 'marker'].map((kind) => db.keys(under(OUTBOX, kind)).all()))

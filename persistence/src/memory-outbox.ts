@@ -131,6 +131,16 @@ export class MemoryOutbox implements Outbox {
     return true
   }
 
+  async resume(endpointId: string, now: Date): Promise<number> {
+    let resumed = 0
+    for (const delivery of this.#deliveries.values()) {
+      if (delivery.endpointId !== endpointId || delivery.status !== 'pending') continue
+      this.#deliveries.set(delivery.id, { ...delivery, nextAttemptAt: now })
+      resumed += 1
+    }
+    return resumed
+  }
+
   async depth(): Promise<number> {
     let pending = 0
     for (const delivery of this.#deliveries.values()) if (delivery.status === 'pending') pending += 1

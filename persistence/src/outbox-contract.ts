@@ -290,6 +290,32 @@ export function describeOutbox(
       assert.deepEqual(enabled.map((delivery) => delivery.endpointId).sort(), ['off', 'on'])
     })
 
+    it('[OB17] resume makes the pending deliveries of one endpoint due at once, and no others', async (t) => {
+      const { store } = await fixtureFor(t)
+      const { outbox } = store
+      await outbox.saveEndpoint(endpoint('back', 1))
+      await outbox.saveEndpoint(endpoint('other', 2))
+      await outbox.record([record('document.created', 'ob17-a', 0), record('document.created', 'ob17-b', 0)])
+      await outbox.promote(at(0), due, everywhere(['back', 'other']))
+      const hour = 3_600_000
+      // Every attempt fails and is put off an hour, but one delivery of 'back' gives up.
+      const claimed = await outbox.claim(at(0), 10, 1000)
+      assert.equal(claimed.length, 4)
+      const givesUp = claimed.find((delivery) => delivery.endpointId === 'back')!.id
+      for (const delivery of claimed) {
+        const nextAttemptAt = delivery.id === givesUp ? null : at(hour)
+        await outbox.settle(delivery.id, { at: at(10), ok: false, status: 500, error: 'HTTP 500', nextAttemptAt })
+      }
+      assert.deepEqual(await outbox.claim(at(20), 10, 1000), [])
+      assert.equal(await outbox.resume('back', at(20)), 1)
+      const resumed = await outbox.claim(at(20), 10, 1000)
+      assert.deepEqual(resumed.map((delivery) => delivery.endpointId), ['back'])
+      assert.notEqual(resumed[0]!.id, givesUp)
+      const failed = (await outbox.listDeliveries('back', 10)).find((delivery) => delivery.id === givesUp)!
+      assert.equal(failed.status, 'failed')
+      assert.equal(await outbox.resume('nobody', at(20)), 0)
+    })
+
     it('[OB10] listDeliveries is newest first and limited; only the newest SETTLED_KEPT settled ones are kept', async (t) => {
       const { store } = await fixtureFor(t)
       const { outbox } = store

@@ -144,6 +144,11 @@ export interface Outbox {
    * is sent again, a pending one sooner); false when the endpoint has no such delivery.
    */
   retryDelivery(endpointId: string, deliveryId: string, now: Date): Promise<boolean>
+  /**
+   * Makes every pending delivery of the endpoint due at `now` (it was enabled again after
+   * failing: what waited goes out at once, not at its backed-off time); resolves with how many.
+   */
+  resume(endpointId: string, now: Date): Promise<number>
   /** Pending deliveries, and recorded events and markers not promoted yet: the queue depth. */
   depth(): Promise<number>
 }

@@ -233,6 +233,16 @@ export class PostgresOutbox implements Outbox {
     }, true)
   }
 
+  resume(endpointId: string, now: Date): Promise<number> {
+    return this.#access.query('resume', async (pool) => {
+      const { rowCount } = await pool.query(
+        `UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE endpoint_id = $1 AND status = 'pending'`,
+        [endpointId, now],
+      )
+      return rowCount ?? 0
+    }, true)
+  }
+
   depth(): Promise<number> {
     return this.#access.query('depth', async (pool) => {
       const { rows: [row] } = await pool.query<{ depth: number }>(

@@ -204,6 +204,8 @@ export class Webhooks implements ChangeRecorder {
       failingSince: enabled ? null : endpoint.failingSince,
     }
     await this.#options.outbox.saveEndpoint(changed)
+    // What waited goes out now, not at the end of a backoff that may have grown to an hour.
+    if (enabled && endpoint.disabledAt !== null) await this.#options.outbox.resume(id, this.#now())
     await this.#refresh()
     return withoutSecret(changed)
   }
