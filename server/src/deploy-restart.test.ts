@@ -135,7 +135,8 @@ describe('deployment: a rolling restart behind nginx', { skip, timeout: TEST_TIM
       // A client that joins now reads the store: it has everything too.
       const reader = connectProvider(nginx.wsUrl, document)
       yjs.push(reader)
-      await synced(reader)
+      // As long as the convergence above may take: two cores also run other test files.
+      await synced(reader, 20_000)
       await converged([...docs, reader.doc], 20_000)
       const final = tokens(reader.doc)
       for (const typist of typists.filter((candidate) => docs.includes(candidate.doc))) {
