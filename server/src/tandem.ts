@@ -18,6 +18,7 @@ import { DEFAULT_EDITOR_DIR } from './http/editor-routes.js'
 import { Metrics } from './metrics.js'
 import { QueueBudget } from './connections/queue-budget.js'
 import { SendBudget } from './connections/send-budget.js'
+import type { Room } from './room/room.js'
 import { RoomRegistry } from './room/room-registry.js'
 import { Webhooks } from './webhooks/webhooks.js'
 import { WebSocketGateway } from './websocket-gateway.js'
@@ -144,10 +145,8 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     logger,
   })
   // Webhooks read content through the registry (made right below) and link to this
-  // server's URL (known once listening).
-  let registryForWebhooks: RoomRegistry | null = null
-  let url = ''
-  const webhooks = new Webhooks({
+  // server's URL (known once listening); both are there before the first round.
+  const webhooks: Webhooks = new Webhooks({
     outbox: store.outbox,
     logger,
     allowPrivate: options.webhooks?.allowPrivate ?? false,
@@ -161,9 +160,9 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       attempt: (result) => metrics.webhookAttempts.inc({ result }),
       depth: (value) => metrics.webhookQueue.set(value),
     },
-    content: async (document, format) => {
+    content: async (document, format): Promise<string | null> => {
       try {
-        const state = await registryForWebhooks!.use(document, (room) => room.encodeState())
+        const state = await registry.use(document, (room: Room) => room.encodeState())
         return await conversions.run({ type: 'export', format, state })
       } catch (error) {
         logger.warn({ err: error, document }, 'webhook content could not be exported; sent without it')
@@ -171,7 +170,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       }
     },
   })
-  const registry = new RoomRegistry({
+  const registry: RoomRegistry = new RoomRegistry({
     store,
     bus,
     recorder: webhooks,
@@ -209,7 +208,6 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
       appPingIntervalMs: Math.min(options.pingIntervalMs, 10_000),
     },
   })
-  registryForWebhooks = registry
   const app = createApp({
     store,
     bus,
@@ -259,7 +257,7 @@ export async function startTandem(options: TandemOptions): Promise<Tandem> {
     })
   })
   const port = (server.address() as AddressInfo).port
-  url = `${options.tls === undefined ? 'http' : 'https'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  const url = `${options.tls === undefined ? 'http' : 'https'}://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
   await webhooks.start()
   let stopping: Promise<void> | null = null
   return {

@@ -364,22 +364,25 @@ export class Room {
     }
     this.#options.metrics.updates.inc()
     Y.applyUpdate(this.doc, update, origin)
-    this.#enqueue(sender, update, sender === null ? editor : this.#editorName(sender))
-  }
-
-  /** Who `peer` is, when webhooks want to know: its token's name, else the name it shows. */
-  #editorName(peer: Peer): string | null {
-    if (this.#options.recorder?.wants(this.name) !== true) return null
-    return peer.presenceName ?? this.#presence.nameOf(peer)
+    this.#enqueue(sender, update, editor)
   }
 
   /**
    * The webhook records a write of `batch` carries: `document.created` for the first write
-   * of a document the store did not have, `document.updated` for the others.
+   * of a document the store did not have, `document.updated` for the others, with who made
+   * the changes (a client's token name, else the name its presence shows; an API caller).
+   * Worked out once per write, and only when an endpoint wants to hear of this document.
    */
   #records(batch: Batch<Peer | null>): OutboxRecord[] | undefined {
+    const recorder = this.#options.recorder
+    if (recorder === undefined || !recorder.wants(this.name)) return undefined
+    const editors = new Set(batch.editors)
+    for (const peer of new Set(batch.senders)) {
+      const name = peer === null ? null : peer.presenceName ?? this.#presence.nameOf(peer)
+      if (name !== null) editors.add(name)
+    }
     const type = this.#inStore ? 'document.updated' : 'document.created'
-    return this.#options.recorder?.records(type, this.name, [...batch.editors])
+    return recorder.records(type, this.name, [...editors])
   }
 
   /** Sends a whole state as sync step 2, encoding it once per protocol for that state. */

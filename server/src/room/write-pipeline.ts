@@ -6,7 +6,7 @@ export interface Batch<Sender> {
   readonly updates: Uint8Array[]
   /** Who sent each update (null: the server itself). */
   readonly senders: Sender[]
-  /** The names of who made the changes, when they were asked for (webhooks). */
+  /** Who made the changes, where no sender tells (HTTP API callers), for webhooks. */
   readonly editors: Set<string>
   /** Run once the batch is durable, or with the error when it could not be stored. */
   readonly waiters: Array<(error?: unknown) => void>
@@ -56,7 +56,7 @@ export class WritePipeline<Sender> {
     return this.#failure
   }
 
-  /** Adds an applied update, made by `editor` when known, to the next write. */
+  /** Adds an applied update to the next write; `editor` names an API caller. */
   enqueue(sender: Sender, update: Uint8Array, editor: string | null = null): void {
     this.#pending ??= { updates: [], senders: [], editors: new Set(), waiters: [] }
     this.#pending.updates.push(update)

@@ -90,6 +90,8 @@ export class Webhooks implements ChangeRecorder {
   readonly #options: WebhooksOptions
   readonly #now: () => Date
   #endpoints: WebhookEndpoint[] = []
+  /** The enabled ones, kept with them: rooms ask on every write. */
+  #active: WebhookEndpoint[] = []
   #timer: NodeJS.Timeout | null = null
   #ticking: Promise<void> | null = null
   #refreshedAt = 0
@@ -146,7 +148,7 @@ export class Webhooks implements ChangeRecorder {
   }
 
   wants(document: string): boolean {
-    return this.#enabled().some((endpoint) => covers([endpoint.documents ?? '*'], document))
+    return this.#active.some((endpoint) => covers([endpoint.documents ?? '*'], document))
   }
 
   /**
@@ -159,7 +161,7 @@ export class Webhooks implements ChangeRecorder {
     editors: readonly string[] = [],
     data?: Readonly<Record<string, unknown>>,
   ): OutboxRecord[] | undefined {
-    const wanted = this.#enabled().some((endpoint) => wants(endpoint, type, document))
+    const wanted = this.#active.some((endpoint) => wants(endpoint, type, document))
     return wanted ? [{ type, document, at: this.#now(), editors, data }] : undefined
   }
 
@@ -245,7 +247,7 @@ export class Webhooks implements ChangeRecorder {
     // Nothing is recorded without an endpoint (events left when the last one went are its, deleted with it).
     if (this.#endpoints.length === 0) return
     const byId = new Map(this.#endpoints.map((endpoint) => [endpoint.id, endpoint]))
-    const route = (event: OutboxEvent) => this.#enabled()
+    const route = (event: OutboxEvent) => this.#active
       .filter((endpoint) => wants(endpoint, event.type, event.document))
       .map((endpoint) => endpoint.id)
     await outbox.promote(this.#now(), { quietMs: UPDATE_QUIET_MS, maxWaitMs: UPDATE_MAX_WAIT_MS }, route)
@@ -318,10 +320,6 @@ export class Webhooks implements ChangeRecorder {
     return JSON.stringify({ type: event.type, timestamp: event.at.toISOString(), data })
   }
 
-  #enabled(): WebhookEndpoint[] {
-    return this.#endpoints.filter((endpoint) => endpoint.disabledAt === null)
-  }
-
   async #endpoint(id: string): Promise<WebhookEndpoint | null> {
     await this.#refresh()
     return this.#endpoints.find((endpoint) => endpoint.id === id) ?? null
@@ -336,6 +334,7 @@ export class Webhooks implements ChangeRecorder {
 
   async #refresh(): Promise<void> {
     this.#endpoints = await this.#options.outbox.listEndpoints()
+    this.#active = this.#endpoints.filter((endpoint) => endpoint.disabledAt === null)
     this.#refreshedAt = this.#now().getTime()
   }
 }
